@@ -13,7 +13,8 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
  *
  * @param name The metric family name, for example `ollama_requests_total`.
  * @param labelNames The label names the family's children carry.
- * @param options `reserved` lists label names the family type claims for itself (`le`).
+ * @param options `reserved` lists label names the exposition formats claim for themselves (`le`
+ *   for histogram buckets, `quantile` for summary quantiles).
  */
 export function validateMetricNames(
   name: string,
@@ -39,7 +40,7 @@ export function validateMetricNames(
     }
     if (options.reserved?.includes(label)) {
       throw new TypeError(
-        `Cannot register metric "${name}": label name "${label}" is reserved for this metric type`,
+        `Cannot register metric "${name}": label name "${label}" is reserved by the exposition formats`,
       );
     }
     if (seen.has(label)) {

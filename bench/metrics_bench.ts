@@ -1,0 +1,195 @@
+/**
+ * Metrics registry benchmarks: rendering a registry the size this exporter will have, and the
+ * cost of one observation on a cached child.
+ *
+ * Run: `deno bench bench/metrics_bench.ts` (no permissions needed).
+ * Goals: a render (collect + encodeText) under 5 ms; an observation well under 1 µs. Operations
+ * that take nanoseconds are run 1000 times per iteration: divide those figures by 1000.
+ */
+
+import { acceptsGzip, negotiateFormat } from "../lib/metrics/negotiate.ts";
+import { metricsResponse } from "../lib/metrics/metrics_response.ts";
+import { encodeOpenMetrics } from "../lib/metrics/open_metrics_format.ts";
+import { Registry } from "../lib/metrics/registry.ts";
+import { encodeText } from "../lib/metrics/text_format.ts";
+
+const MODELS = 100;
+const ENDPOINTS = ["/api/chat", "/api/generate", "/v1/chat/completions"];
+const BUCKETS = [
+  0.01,
+  0.02,
+  0.04,
+  0.08,
+  0.16,
+  0.32,
+  0.64,
+  1.28,
+  2.56,
+  5.12,
+  10.24,
+  20.48,
+  40.96,
+  81.92,
+  163.84,
+];
+
+/** 10 histograms (15 buckets, model × endpoint) and 6 counters/gauges, every child populated. */
+function exporterSizedRegistry(endpointsPerModel: number): Registry {
+  const registry = new Registry();
+  const labelNames = ["model", "endpoint"];
+  const histograms = Array.from({ length: 10 }, (_, i) =>
+    registry.histogram({
+      name: `bench_histogram_${i}_seconds`,
+      help: `Histogram ${i}.`,
+      labelNames,
+      buckets: BUCKETS,
+    }));
+  const counters = Array.from(
+    { length: 4 },
+    (_, i) =>
+      registry.counter({ name: `bench_counter_${i}_total`, help: `Counter ${i}.`, labelNames }),
+  );
+  const gauges = Array.from(
+    { length: 2 },
+    (_, i) => registry.gauge({ name: `bench_gauge_${i}`, help: `Gauge ${i}.`, labelNames }),
+  );
+  for (let m = 0; m < MODELS; m++) {
+    const model = `model-${m}:${m % 3 === 0 ? "latest" : "q4_K_M"}`;
+    for (const endpoint of ENDPOINTS.slice(0, endpointsPerModel)) {
+      for (const [i, histogram] of histograms.entries()) {
+        const child = histogram.labels(model, endpoint);
+        for (let k = 0; k < 20; k++) child.observe(((m + 1) * (k + 1) * (i + 1)) % 200 / 7);
+      }
+      for (const counter of counters) counter.labels(model, endpoint).inc(m * 1234.5);
+      for (const gauge of gauges) gauge.labels(model, endpoint).set(m);
+    }
+  }
+  return registry;
+}
+
+const small = exporterSizedRegistry(1);
+const large = exporterSizedRegistry(3);
+const sizes = {
+  small: new TextEncoder().encode(encodeText(await small.collect())).length,
+  large: new TextEncoder().encode(encodeText(await large.collect())).length,
+};
+console.log(
+  `render sizes: 100 models × 1 endpoint = ${sizes.small} bytes; ` +
+    `100 models × 3 endpoints = ${sizes.large} bytes`,
+);
+
+Deno.bench({
+  name: "render text (collect + encodeText), 100 models × 1 endpoint, 1,900 series",
+  group: "render",
+  baseline: true,
+  fn: async () => {
+    encodeText(await small.collect());
+  },
+});
+
+Deno.bench({
+  name: "render text + UTF-8 bytes (string flattened), 100 models × 1 endpoint",
+  group: "render",
+  fn: async () => {
+    new TextEncoder().encode(encodeText(await small.collect()));
+  },
+});
+
+Deno.bench({
+  name: "render text (collect + encodeText), 100 models × 3 endpoints, 5,700 series",
+  group: "render",
+  fn: async () => {
+    encodeText(await large.collect());
+  },
+});
+
+Deno.bench({
+  name: "render OpenMetrics (collect + encodeOpenMetrics), 100 models × 3 endpoints",
+  group: "render",
+  fn: async () => {
+    encodeOpenMetrics(await large.collect());
+  },
+});
+
+Deno.bench({
+  name: "render text + UTF-8 bytes (string flattened), 100 models × 3 endpoints",
+  group: "render",
+  fn: async () => {
+    new TextEncoder().encode(encodeText(await large.collect()));
+  },
+});
+
+Deno.bench({
+  name: "metricsResponse, identity, body read, 100 models × 1 endpoint",
+  group: "response",
+  baseline: true,
+  fn: async () => {
+    await (await metricsResponse(small, new Request("http://x/metrics"))).arrayBuffer();
+  },
+});
+
+Deno.bench({
+  name: "metricsResponse, gzip (CompressionStream), body read, 100 models × 1 endpoint",
+  group: "response",
+  fn: async () => {
+    const request = new Request("http://x/metrics", { headers: { "accept-encoding": "gzip" } });
+    await (await metricsResponse(small, request)).arrayBuffer();
+  },
+});
+
+const PROMETHEUS_ACCEPT = "application/openmetrics-text;version=1.0.0;q=0.5," +
+  "application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+Deno.bench("negotiateFormat + acceptsGzip, Prometheus headers", () => {
+  negotiateFormat(PROMETHEUS_ACCEPT);
+  acceptsGzip("gzip");
+});
+
+// Observations on cached children, 1000 per iteration.
+const observations = Float64Array.from({ length: 1000 }, (_, i) => (i * 7919) % 20000 / 100);
+const histogramChild = large.histogram({
+  name: "bench_observe_seconds",
+  help: "Observe.",
+  labelNames: ["model", "endpoint"],
+  buckets: BUCKETS,
+}).labels("model-1", "/api/chat");
+const counterFamily = large.counter({
+  name: "bench_inc_total",
+  help: "Inc.",
+  labelNames: ["model", "endpoint"],
+});
+const counterChild = counterFamily.labels("model-1", "/api/chat");
+const gaugeChild = large.gauge({ name: "bench_set", help: "Set.", labelNames: ["model"] })
+  .labels("model-1");
+
+Deno.bench({
+  name: "histogram observe on a cached child ×1000",
+  group: "observe",
+  baseline: true,
+  fn: () => {
+    for (let i = 0; i < 1000; i++) histogramChild.observe(observations[i] as number);
+  },
+});
+
+Deno.bench({
+  name: "counter inc on a cached child ×1000",
+  group: "observe",
+  fn: () => {
+    for (let i = 0; i < 1000; i++) counterChild.inc(observations[i] as number);
+  },
+});
+
+Deno.bench({
+  name: "gauge set on a cached child ×1000",
+  group: "observe",
+  fn: () => {
+    for (let i = 0; i < 1000; i++) gaugeChild.set(observations[i] as number);
+  },
+});
+
+Deno.bench({
+  name: "labels(model, endpoint) lookup of an existing child + inc ×1000",
+  group: "observe",
+  fn: () => {
+    for (let i = 0; i < 1000; i++) counterFamily.labels("model-1", "/api/chat").inc();
+  },
+});

@@ -1,0 +1,198 @@
+/**
+ * Configuration from the environment, with command-line flags of the same meaning taking
+ * precedence. Every bad value stops start-up with one line naming the variable and the value.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type LevelName, parseLevelName } from "./log.ts";
+
+/** The exporter's settings, after parsing and validation. */
+export interface Config {
+  /** Ollama's base URL, without a trailing slash: `http://localhost:11434`. */
+  readonly ollamaUrl: URL;
+  /** Port the exporter listens on. */
+  readonly port: number;
+  /** Address the exporter listens on. */
+  readonly listenHost: string;
+  /** Lowest level logged. */
+  readonly logLevel: LevelName;
+  /** Seconds in-flight requests get to finish after SIGTERM/SIGINT. */
+  readonly shutdownGraceSeconds: number;
+  /** Seconds between checks of Ollama (`/api/version`, `/api/tags`). */
+  readonly healthIntervalSeconds: number;
+  /** At most this many distinct model label values; the rest collapse into `other`. */
+  readonly maxModels: number;
+}
+
+/** One setting: its environment variable, its flag, its default, and how it is parsed. */
+interface Setting<T> {
+  readonly env: string;
+  readonly flag: string;
+  readonly fallback: string;
+  readonly parse: (text: string) => T;
+  readonly doc: string;
+}
+
+function integer(min: number, max: number): (text: string) => number {
+  return (text) => {
+    if (!/^\d+$/.test(text.trim())) throw new Error("expected a whole number");
+    const value = Number(text);
+    if (value < min || value > max) throw new Error(`expected a number from ${min} to ${max}`);
+    return value;
+  };
+}
+
+function seconds(text: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
+    throw new Error("expected a number of seconds, 0 or more");
+  }
+  return value;
+}
+
+/**
+ * Parses an Ollama address the way Ollama's own CLI reads `OLLAMA_HOST`: without a scheme,
+ * `http` and port 11434 are assumed; with one, the scheme's default port (80, 443); `0.0.0.0`
+ * means this machine.
+ */
+export function parseOllamaHost(text: string): URL {
+  let raw = text.trim();
+  if (raw === "") throw new Error("the address is empty");
+  const schemeGiven = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw);
+  if (!schemeGiven) raw = `http://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error("not a host, host:port or URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new Error(`scheme "${url.protocol.slice(0, -1)}" is not http or https`);
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new Error("query strings, fragments and credentials are not supported");
+  }
+  if (!schemeGiven && !/^(\[[^\]]*\]|[^:/]*):\d+/.test(raw.slice("http://".length))) {
+    url.port = "11434";
+  }
+  if (url.hostname === "0.0.0.0") url.hostname = "127.0.0.1";
+  if (url.hostname === "[::]") url.hostname = "[::1]";
+  url.pathname = url.pathname.replace(/\/+$/, "");
+  return url;
+}
+
+const SETTINGS = {
+  ollamaUrl: {
+    env: "OLLAMA_HOST",
+    flag: "ollama-host",
+    fallback: "http://localhost:11434",
+    parse: parseOllamaHost,
+    doc: "Ollama's address: URL, host:port or host",
+  },
+  port: {
+    env: "PORT",
+    flag: "port",
+    fallback: "8000",
+    parse: integer(0, 65535),
+    doc: "port to listen on",
+  },
+  listenHost: {
+    env: "LISTEN_HOST",
+    flag: "listen-host",
+    fallback: "0.0.0.0",
+    parse: (text: string) => {
+      const host = text.trim();
+      if (host === "" || /[\s/]/.test(host)) throw new Error("expected an IP address or host name");
+      return host;
+    },
+    doc: "address to listen on",
+  },
+  logLevel: {
+    env: "LOG_LEVEL",
+    flag: "log-level",
+    fallback: "INFO",
+    parse: (text: string) => {
+      const level = parseLevelName(text);
+      if (level === null) throw new Error("expected DEBUG, INFO, WARNING or ERROR");
+      return level;
+    },
+    doc: "DEBUG, INFO, WARNING or ERROR",
+  },
+  shutdownGraceSeconds: {
+    env: "SHUTDOWN_GRACE_SECONDS",
+    flag: "shutdown-grace-seconds",
+    fallback: "25",
+    parse: seconds,
+    doc: "how long in-flight requests may finish after SIGTERM",
+  },
+  healthIntervalSeconds: {
+    env: "HEALTH_INTERVAL_SECONDS",
+    flag: "health-interval-seconds",
+    fallback: "15",
+    parse: (text: string) => {
+      const value = seconds(text);
+      if (value < 1) throw new Error("expected at least 1 second");
+      return value;
+    },
+    doc: "seconds between checks of Ollama",
+  },
+  maxModels: {
+    env: "MAX_MODELS",
+    flag: "max-models",
+    fallback: "100",
+    parse: integer(1, 100000),
+    doc: "most distinct model label values before the rest collapse into `other`",
+  },
+} satisfies { [K in keyof Config]: Setting<Config[K]> };
+
+/** The documented settings, for `--help` and the README. */
+export const CONFIG_SETTINGS: readonly Setting<unknown>[] = Object.values(SETTINGS);
+
+/** The text `--help` prints. */
+export function usage(): string {
+  const rows = CONFIG_SETTINGS.map((s) =>
+    `  --${s.flag.padEnd(24)} ${s.env.padEnd(24)} ${s.doc} (default ${s.fallback})`
+  );
+  return `ollama-exporter: a Prometheus exporter that proxies Ollama\n\n` +
+    `Options (flag, environment variable, meaning):\n${rows.join("\n")}\n`;
+}
+
+/**
+ * Reads the configuration from `env` and `args`. Throws an `Error` whose message names the
+ * variable or flag and the value that could not be used.
+ *
+ * @param env the environment, e.g. `Deno.env.toObject()`.
+ * @param args command-line arguments; flags win over the environment.
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  args: readonly string[] = [],
+): Config {
+  const flagNames = CONFIG_SETTINGS.map((s) => s.flag);
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: [...args],
+      options: Object.fromEntries(flagNames.map((f) => [f, { type: "string" as const }])),
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new Error(`Cannot parse the command line: ${(error as Error).message}`);
+  }
+  const config: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(SETTINGS)) {
+    const flagValue = values[setting.flag];
+    const fromFlag = typeof flagValue === "string";
+    const text = fromFlag ? flagValue : env[setting.env] ?? setting.fallback;
+    try {
+      config[key] = (setting.parse as (text: string) => unknown)(text);
+    } catch (error) {
+      const source = fromFlag ? `--${setting.flag}` : setting.env;
+      throw new Error(`Cannot parse ${source} "${text}": ${(error as Error).message}`);
+    }
+  }
+  return config as unknown as Config;
+}

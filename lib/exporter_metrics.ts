@@ -1,0 +1,271 @@
+/**
+ * The exporter's own metric families: names, help texts, labels and buckets, in one place.
+ *
+ * Bucket choice. Latencies of LLM work run from tens of milliseconds (a cached short answer, an
+ * embedding) to minutes (a long generation on a CPU, a cold load of a large model). The
+ * OpenTelemetry GenAI semantic conventions advise doubling buckets from 10 ms
+ * (`gen_ai.client.operation.duration`: 0.01 … 81.92 s); we extend that series two more steps to
+ * 327.68 s so that multi-minute requests still land in a finite bucket. Time to first token and
+ * time per output token follow the finer boundaries vLLM and the same conventions use for those
+ * (1 ms … 10 s and 10 ms … 2.5 s), with a few larger ones for CPU-bound servers. Generation speeds
+ * span 1 to 1000+ tokens/s (a CPU with a 70B model to a GPU with a 1B model), so those buckets are
+ * roughly logarithmic from 1 to 2000; prompt processing is an order of magnitude faster, so its
+ * buckets reach 10000.
+ *
+ * @module
+ */
+
+import { Counter } from "./metrics/counter.ts";
+import { Gauge } from "./metrics/gauge.ts";
+import { Histogram } from "./metrics/histogram.ts";
+import type { Registry } from "./metrics/registry.ts";
+
+/** Request latency buckets in seconds: OpenTelemetry's doubling series from 10 ms, to ~5.5 min. */
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.01,
+  0.02,
+  0.04,
+  0.08,
+  0.16,
+  0.32,
+  0.64,
+  1.28,
+  2.56,
+  5.12,
+  10.24,
+  20.48,
+  40.96,
+  81.92,
+  163.84,
+  327.68,
+];
+
+/** Time-to-first-token buckets in seconds (vLLM / OpenTelemetry GenAI boundaries, extended). */
+export const FIRST_TOKEN_BUCKETS: readonly number[] = [
+  0.001,
+  0.005,
+  0.01,
+  0.02,
+  0.04,
+  0.06,
+  0.08,
+  0.1,
+  0.25,
+  0.5,
+  0.75,
+  1,
+  2.5,
+  5,
+  7.5,
+  10,
+  30,
+  60,
+];
+
+/** Time-per-output-token buckets in seconds (vLLM / OpenTelemetry GenAI boundaries). */
+export const TOKEN_INTERVAL_BUCKETS: readonly number[] = [
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.075,
+  0.1,
+  0.15,
+  0.2,
+  0.3,
+  0.4,
+  0.5,
+  0.75,
+  1,
+  2.5,
+];
+
+/** Generation speed buckets in tokens per second. */
+export const GENERATION_SPEED_BUCKETS: readonly number[] = [
+  1,
+  2,
+  5,
+  10,
+  15,
+  20,
+  30,
+  40,
+  50,
+  75,
+  100,
+  150,
+  200,
+  300,
+  500,
+  1000,
+  2000,
+];
+
+/** Prompt processing speed buckets in tokens per second. */
+export const PROMPT_SPEED_BUCKETS: readonly number[] = [
+  10,
+  25,
+  50,
+  100,
+  250,
+  500,
+  1000,
+  1500,
+  2000,
+  3000,
+  5000,
+  7500,
+  10000,
+  20000,
+];
+
+/** The families the proxy records into. */
+export interface ExporterMetrics {
+  readonly requests: Counter;
+  readonly requestErrors: Counter;
+  readonly inFlight: Gauge;
+  readonly responseSeconds: Histogram;
+  readonly firstTokenSeconds: Histogram;
+  readonly timePerOutputToken: Histogram;
+  readonly totalDuration: Histogram;
+  readonly loadDuration: Histogram;
+  readonly promptEvalDuration: Histogram;
+  readonly evalDuration: Histogram;
+  readonly tokensProcessed: Counter;
+  readonly tokensGenerated: Counter;
+  readonly tokensPerSecond: Histogram;
+  readonly promptTokensPerSecond: Histogram;
+  readonly up: Gauge;
+}
+
+/**
+ * Creates and registers the exporter's request and token families.
+ *
+ * @param registry where the families are registered.
+ * @param options `clientLabel` adds a `client` label to the request and token counters.
+ */
+export function registerExporterMetrics(
+  registry: Registry,
+  options: { clientLabel?: boolean } = {},
+): ExporterMetrics {
+  const client = options.clientLabel ? ["client"] : [];
+  return {
+    requests: registry.register(
+      new Counter({
+        name: "ollama_requests_total",
+        help: "Requests proxied to Ollama, counted on completion; code is the status sent.",
+        labelNames: ["model", "endpoint", "code", ...client],
+      }),
+    ),
+    requestErrors: registry.register(
+      new Counter({
+        name: "ollama_request_errors_total",
+        help:
+          "Failed proxied requests by reason: upstream_unreachable, upstream_error, stream_error, client_disconnect.",
+        labelNames: ["model", "endpoint", "reason"],
+      }),
+    ),
+    inFlight: registry.register(
+      new Gauge({
+        name: "ollama_requests_in_flight",
+        help: "Requests being proxied to Ollama right now.",
+        labelNames: ["model", "endpoint"],
+      }),
+    ),
+    responseSeconds: registry.register(
+      new Histogram({
+        name: "ollama_response_seconds",
+        help: "Time from receiving the request to sending the last byte, measured by the proxy.",
+        labelNames: ["model", "endpoint"],
+        buckets: LATENCY_BUCKETS,
+      }),
+    ),
+    firstTokenSeconds: registry.register(
+      new Histogram({
+        name: "ollama_time_to_first_token_seconds",
+        help: "Time from receiving a streaming request to the first chunk carrying output.",
+        labelNames: ["model", "endpoint"],
+        buckets: FIRST_TOKEN_BUCKETS,
+      }),
+    ),
+    timePerOutputToken: registry.register(
+      new Histogram({
+        name: "ollama_time_per_output_token_seconds",
+        help:
+          "Mean interval between output chunks of one stream (first to last chunk / intervals), measured by the proxy.",
+        labelNames: ["model", "endpoint"],
+        buckets: TOKEN_INTERVAL_BUCKETS,
+      }),
+    ),
+    totalDuration: registry.register(
+      new Histogram({
+        name: "ollama_total_duration_seconds",
+        help: "Ollama's total_duration: time Ollama spent on the request.",
+        labelNames: ["model"],
+        buckets: LATENCY_BUCKETS,
+      }),
+    ),
+    loadDuration: registry.register(
+      new Histogram({
+        name: "ollama_load_duration_seconds",
+        help: "Ollama's load_duration: time spent loading the model.",
+        labelNames: ["model"],
+        buckets: LATENCY_BUCKETS,
+      }),
+    ),
+    promptEvalDuration: registry.register(
+      new Histogram({
+        name: "ollama_prompt_eval_duration_seconds",
+        help: "Ollama's prompt_eval_duration: time spent evaluating the prompt.",
+        labelNames: ["model"],
+        buckets: LATENCY_BUCKETS,
+      }),
+    ),
+    evalDuration: registry.register(
+      new Histogram({
+        name: "ollama_eval_duration_seconds",
+        help: "Ollama's eval_duration: time spent generating the response.",
+        labelNames: ["model"],
+        buckets: LATENCY_BUCKETS,
+      }),
+    ),
+    tokensProcessed: registry.register(
+      new Counter({
+        name: "ollama_tokens_processed_total",
+        help: "Prompt tokens processed (Ollama's prompt_eval_count, OpenAI's prompt_tokens).",
+        labelNames: ["model", ...client],
+      }),
+    ),
+    tokensGenerated: registry.register(
+      new Counter({
+        name: "ollama_tokens_generated_total",
+        help: "Tokens generated (Ollama's eval_count, OpenAI's completion_tokens).",
+        labelNames: ["model", ...client],
+      }),
+    ),
+    tokensPerSecond: registry.register(
+      new Histogram({
+        name: "ollama_tokens_per_second",
+        help: "Generation speed per request: eval_count / eval_duration.",
+        labelNames: ["model"],
+        buckets: GENERATION_SPEED_BUCKETS,
+      }),
+    ),
+    promptTokensPerSecond: registry.register(
+      new Histogram({
+        name: "ollama_prompt_tokens_per_second",
+        help: "Prompt processing speed per request: prompt_eval_count / prompt_eval_duration.",
+        labelNames: ["model"],
+        buckets: PROMPT_SPEED_BUCKETS,
+      }),
+    ),
+    up: registry.register(
+      new Gauge({
+        name: "ollama_up",
+        help: "1 when the last check of Ollama (GET /api/version) succeeded, else 0.",
+      }),
+    ),
+  };
+}

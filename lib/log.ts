@@ -1,0 +1,100 @@
+/**
+ * A small leveled logger with the shape of `@std/log` (`setup`, `getLogger`, and the `debug`,
+ * `info`, `warn`, `error` functions), so that swapping in the standard module later is a one-line
+ * change. Lines go to stderr as `time LEVEL message key=value ...`.
+ *
+ * The exporter never passes prompt or completion text to it.
+ *
+ * @module
+ */
+
+/** The level names, lowest first, as `@std/log` spells them. */
+export type LevelName = "DEBUG" | "INFO" | "WARN" | "ERROR";
+
+const LEVELS: Record<LevelName, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
+
+/** Key/value context appended to a log line. */
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+/** Where formatted lines go; stderr unless `setup` says otherwise (the tests capture lines). */
+export type LogSink = (line: string, level: LevelName) => void;
+
+const encoder = new TextEncoder();
+const stderrSink: LogSink = (line) => {
+  Deno.stderr.writeSync(encoder.encode(line + "\n"));
+};
+
+/** Quotes a field value when it holds a space, a quote, `=` or a control character. */
+function formatValue(value: string | number | boolean | null | undefined): string {
+  const text = String(value);
+  return /^[^\s"=\\\x00-\x1f]*$/.test(text) && text !== "" ? text : JSON.stringify(text);
+}
+
+/** A logger that drops lines below its level. */
+export class Logger {
+  #level: number;
+  #sink: LogSink;
+
+  /** @param level the lowest level written. @param options `sink` replaces stderr. */
+  constructor(level: LevelName = "INFO", options: { sink?: LogSink } = {}) {
+    this.#level = LEVELS[level];
+    this.#sink = options.sink ?? stderrSink;
+  }
+
+  /** Whether a line at `level` would be written (to skip building costly fields). */
+  enabled(level: LevelName): boolean {
+    return LEVELS[level] >= this.#level;
+  }
+
+  /** Writes a DEBUG line. */
+  debug(message: string, fields?: LogFields): void {
+    this.#write("DEBUG", message, fields);
+  }
+
+  /** Writes an INFO line. */
+  info(message: string, fields?: LogFields): void {
+    this.#write("INFO", message, fields);
+  }
+
+  /** Writes a WARN line. */
+  warn(message: string, fields?: LogFields): void {
+    this.#write("WARN", message, fields);
+  }
+
+  /** Writes an ERROR line. */
+  error(message: string, fields?: LogFields): void {
+    this.#write("ERROR", message, fields);
+  }
+
+  #write(level: LevelName, message: string, fields: LogFields | undefined): void {
+    if (LEVELS[level] < this.#level) return;
+    let line = `${new Date().toISOString()} ${level.padEnd(5)} ${message}`;
+    if (fields) {
+      for (const key in fields) {
+        const value = fields[key];
+        if (value !== undefined) line += ` ${key}=${formatValue(value)}`;
+      }
+    }
+    this.#sink(line, level);
+  }
+}
+
+let defaultLogger = new Logger();
+
+/** Replaces the default logger, as `@std/log`'s `setup` does. */
+export function setup(options: { level?: LevelName; sink?: LogSink } = {}): Logger {
+  defaultLogger = new Logger(options.level ?? "INFO", options.sink ? { sink: options.sink } : {});
+  return defaultLogger;
+}
+
+/** The default logger. */
+export function getLogger(): Logger {
+  return defaultLogger;
+}
+
+/** Parses a level name as users write it (`WARNING` is accepted for `WARN`), or returns `null`. */
+export function parseLevelName(text: string): LevelName | null {
+  const upper = text.trim().toUpperCase();
+  if (upper === "WARNING") return "WARN";
+  return upper in LEVELS ? upper as LevelName : null;
+}

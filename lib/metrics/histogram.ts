@@ -1,0 +1,185 @@
+/**
+ * Histograms: observations counted into buckets (request durations, token counts).
+ *
+ * @module
+ */
+
+import {
+  type FamilySnapshot,
+  MetricFamily,
+  type MetricFamilyOptions,
+  type ResettableSeries,
+} from "./metric_family.ts";
+import { checkSuffixes } from "./reserved_suffixes.ts";
+
+/**
+ * One child of a {@link Histogram}. `observe` is allocation-free; it ignores NaN and ±Infinity
+ * (see {@link Histogram}).
+ */
+export interface HistogramChild {
+  /** Counts `value` into the first bucket whose upper bound is at least `value`. */
+  observe(value: number): void;
+  /** The number of observations. */
+  readonly count: number;
+  /** The sum of all observations. */
+  readonly sum: number;
+}
+
+/** The options of a {@link Histogram}. */
+export interface HistogramOptions extends MetricFamilyOptions {
+  /** Finite, strictly increasing upper bounds; `+Inf` is implicit and must not be listed. */
+  buckets: readonly number[];
+  /** Called at every scrape before the histogram is encoded. */
+  collect?: (histogram: Histogram) => void | Promise<void>;
+}
+
+class HistogramSeries implements HistogramChild, ResettableSeries {
+  readonly labelValues: readonly string[];
+  readonly labelText: string;
+  readonly value = 0;
+  readonly #bounds: readonly number[];
+  readonly #counts: number[];
+  #sum = 0;
+  #count = 0;
+
+  constructor(bounds: readonly number[], labelValues: readonly string[], labelText: string) {
+    this.#bounds = bounds;
+    this.labelValues = labelValues;
+    this.labelText = labelText;
+    this.#counts = [];
+    for (let i = 0; i <= bounds.length; i++) this.#counts.push(0);
+  }
+
+  get bucketCounts(): readonly number[] {
+    return this.#counts;
+  }
+
+  get sum(): number {
+    return this.#sum;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  observe(value: number): void {
+    // NaN and ±Infinity would make _sum NaN or infinite for good: they are dropped.
+    if (value - value !== 0) return;
+    const bounds = this.#bounds;
+    let low = 0;
+    let high = bounds.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((bounds[middle] as number) < value) low = middle + 1;
+      else high = middle;
+    }
+    const counts = this.#counts;
+    counts[low] = (counts[low] as number) + 1;
+    this.#sum += value;
+    this.#count++;
+  }
+
+  reset(): void {
+    this.#counts.fill(0);
+    this.#sum = 0;
+    this.#count = 0;
+  }
+}
+
+/**
+ * A histogram family with fixed buckets. `le` is reserved as a label name (the encoders append it
+ * after the user's labels), and the name must not end in `_total`, `_created`, `_bucket`, `_sum`
+ * or `_count`.
+ *
+ * `observe()` ignores NaN and ±Infinity instead of throwing: they would poison `_sum` forever,
+ * and metrics must never break the request that is being measured.
+ *
+ * @example
+ * ```ts
+ * const duration = new Histogram({
+ *   name: "ollama_request_duration_seconds",
+ *   help: "Time from request to last byte.",
+ *   labelNames: ["model"],
+ *   buckets: [0.1, 0.5, 1, 5, 10, 30, 60],
+ * });
+ * duration.labels("llama3.2").observe(0.42);
+ * ```
+ */
+export class Histogram extends MetricFamily<HistogramSeries> {
+  /** The finite upper bounds, frozen. */
+  readonly buckets: readonly number[];
+  readonly #collect: ((histogram: Histogram) => void | Promise<void>) | undefined;
+
+  /**
+   * @throws {TypeError} when a name is invalid, the name ends in a reserved suffix, `le` is a
+   *   label name, the help text is empty, or the buckets are empty, not finite or not strictly
+   *   increasing.
+   */
+  constructor(options: HistogramOptions) {
+    checkSuffixes(options.name, "histogram");
+    const bounds = checkBuckets(options.name, options.buckets);
+    super(options, {
+      type: "histogram",
+      createChild: (labelValues, labelText) => new HistogramSeries(bounds, labelValues, labelText),
+    });
+    this.buckets = bounds;
+    this.#collect = options.collect;
+  }
+
+  /**
+   * The child for these label values (one per label name, in order), created on first use and
+   * cached: keep it so that observing needs no lookup.
+   *
+   * @throws {TypeError} when the number of values does not match the label names.
+   */
+  labels(...values: string[]): HistogramChild {
+    return this.child(values);
+  }
+
+  /**
+   * Observes `value` on a histogram without labels; NaN and ±Infinity are ignored.
+   *
+   * @throws {TypeError} when the histogram has labels.
+   */
+  observe(value: number): void {
+    this.unlabelled("observe histogram").observe(value);
+  }
+
+  /** The family as it is now, with its bucket bounds. */
+  override snapshot(): FamilySnapshot {
+    return { ...super.snapshot(), buckets: this.buckets };
+  }
+
+  /** Whether a collect callback was given. */
+  get hasCollectCallback(): boolean {
+    return this.#collect !== undefined;
+  }
+
+  /** Calls the collect callback with this histogram. */
+  protected collectCallback(): void | Promise<void> {
+    return this.#collect?.(this);
+  }
+}
+
+function checkBuckets(name: string, buckets: readonly number[]): readonly number[] {
+  const fail = (why: string): never => {
+    throw new TypeError(`Cannot register histogram "${name}": ${why}`);
+  };
+  if (!Array.isArray(buckets) || buckets.length === 0) {
+    return fail("buckets must be a non-empty array of upper bounds");
+  }
+  let previous = -Infinity;
+  for (const [i, bound] of buckets.entries()) {
+    if (typeof bound !== "number" || !Number.isFinite(bound)) {
+      fail(`bucket ${i} is ${String(bound)}; bounds must be finite numbers (+Inf is implicit)`);
+    }
+    if (i > 0 && !(bound > previous)) {
+      fail(
+        `bucket ${i} (${bound}) is not greater than bucket ${i - 1} (${previous}); ` +
+          "bounds must be strictly increasing",
+      );
+    }
+    previous = bound;
+  }
+  return Object.freeze([...buckets]);
+}

@@ -1,0 +1,118 @@
+/**
+ * Observes a response of Ollama's native `/api/generate` or `/api/chat` (an NDJSON stream, or
+ * one JSON object) as it passes through. Intermediate chunks are recognised by their last bytes
+ * (`"done":false}`) without being decoded; only the final chunk and error lines are parsed.
+ *
+ * @module
+ */
+
+import { ByteLineSplitter } from "../streams/byte_line_splitter.ts";
+import type { BodyObserver } from "../streams/tap_body.ts";
+import { statsFromOllama, statsFromTail } from "./generation_stats.ts";
+import type { RequestObservation } from "./request_observation.ts";
+
+const INTERMEDIATE_END = new TextEncoder().encode('"done":false}');
+
+/** Whether `line` ends with `suffix`. */
+export function endsWith(line: Uint8Array, suffix: Uint8Array): boolean {
+  const offset = line.length - suffix.length;
+  if (offset < 0) return false;
+  for (let i = suffix.length - 1; i >= 0; i--) {
+    if (line[offset + i] !== suffix[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * Feeds a native response body into a request's observation and finishes it with `status` when
+ * the body ends or is aborted.
+ */
+export class NativeStreamObserver implements BodyObserver {
+  #observation: RequestObservation;
+  #status: number;
+  #splitter: ByteLineSplitter;
+  #decoder = new TextDecoder();
+  #now = 0;
+  #sawFinal = false;
+  #streaming: boolean;
+
+  /**
+   * @param observation the request's record.
+   * @param options `status` sent to the client; `streaming` when the body is NDJSON (chunks carry
+   * output and time to first token is measured).
+   */
+  constructor(
+    observation: RequestObservation,
+    options: { status: number; streaming: boolean },
+  ) {
+    this.#observation = observation;
+    this.#status = options.status;
+    this.#streaming = options.streaming;
+    this.#splitter = new ByteLineSplitter((line, info) => this.#line(line, info.truncated));
+  }
+
+  /** @inheritdoc */
+  chunk(bytes: Uint8Array, now: number): void {
+    this.#now = now;
+    this.#splitter.push(bytes);
+  }
+
+  /** @inheritdoc */
+  end(now: number): void {
+    this.#now = now;
+    this.#splitter.flush();
+    if (!this.#sawFinal && this.#status === 200) this.#observation.fail("stream_error");
+    this.#observation.finish(this.#status, now);
+  }
+
+  /** @inheritdoc */
+  abort(_reason: unknown, now: number, options: { byClient: boolean }): void {
+    this.#observation.fail(options.byClient ? "client_disconnect" : "stream_error");
+    this.#observation.finish(this.#status, now);
+  }
+
+  #line(line: Uint8Array, truncated: boolean): void {
+    if (line.length === 0) return;
+    if (this.#streaming && endsWith(line, INTERMEDIATE_END)) {
+      this.#observation.output(this.#now);
+      return;
+    }
+    const text = this.#decoder.decode(line);
+    if (truncated) {
+      if (text.includes('"done":true')) this.#final(statsFromTail(text), false);
+      return;
+    }
+    let object: unknown;
+    try {
+      object = JSON.parse(text);
+    } catch {
+      // Not JSON: Ollama does not send such lines; the client sees it untouched.
+      if (this.#status === 200) this.#observation.fail("stream_error");
+      return;
+    }
+    if (typeof object !== "object" || object === null) return;
+    const record = object as Record<string, unknown>;
+    if (record.error !== undefined) {
+      if (this.#status === 200) this.#observation.fail("stream_error");
+      this.#sawFinal = true;
+      return;
+    }
+    if (record.done === true) {
+      this.#final(statsFromOllama(record), hasText(record));
+    } else if (this.#streaming) {
+      this.#observation.output(this.#now);
+    }
+  }
+
+  #final(stats: ReturnType<typeof statsFromOllama>, carriesText: boolean): void {
+    this.#sawFinal = true;
+    if (this.#streaming && carriesText) this.#observation.output(this.#now);
+    this.#observation.stats(stats);
+  }
+}
+
+function hasText(record: Record<string, unknown>): boolean {
+  if (typeof record.response === "string" && record.response !== "") return true;
+  const message = record.message as Record<string, unknown> | undefined;
+  return typeof message?.content === "string" && message.content !== "";
+}

@@ -1,0 +1,177 @@
+/**
+ * The record of one proxied request: it counts the request in flight from the start and, exactly
+ * once when the response is over, writes everything measured into the metric families and one
+ * log line.
+ *
+ * @module
+ */
+
+import type { ExporterMetrics } from "../exporter_metrics.ts";
+import type { Logger } from "../log.ts";
+import type { ModelLabels } from "../model_labels.ts";
+import type { GenerationStats } from "./generation_stats.ts";
+
+/** Why a request counts as failed, the `reason` label of `ollama_request_errors_total`. */
+export type ErrorReason =
+  | "upstream_unreachable"
+  | "upstream_error"
+  | "stream_error"
+  | "client_disconnect";
+
+/** What a request is, as far as the metrics are concerned. */
+export interface RequestInfo {
+  readonly method: string;
+  readonly path: string;
+  /** The `endpoint` label. */
+  readonly endpoint: string;
+  /** The normalised model name (`""` when the request names none). */
+  readonly model: string;
+  /** The `client` label value, when per-client attribution is on. */
+  readonly client?: string;
+  /** `performance.now()` when the request arrived. */
+  readonly start: number;
+}
+
+/** Where a request's numbers go. */
+export interface ObservationSinks {
+  readonly metrics: ExporterMetrics;
+  readonly models: ModelLabels;
+  readonly logger: Logger;
+  /** Whether the request and token counters carry a `client` label. */
+  readonly clientLabel: boolean;
+}
+
+/** One request's measurements, finished exactly once. */
+export class RequestObservation {
+  #sinks: ObservationSinks;
+  #info: RequestInfo;
+  #inFlightLabel: string;
+  #firstOutput = -1;
+  #lastOutput = -1;
+  #outputChunks = 0;
+  #stats: GenerationStats | undefined;
+  #reason: ErrorReason | undefined;
+  #finished = false;
+
+  /** Counts the request in flight. */
+  constructor(sinks: ObservationSinks, info: RequestInfo) {
+    this.#sinks = sinks;
+    this.#info = info;
+    this.#inFlightLabel = sinks.models.label(info.model);
+    sinks.metrics.inFlight.labels(this.#inFlightLabel, info.endpoint).inc();
+  }
+
+  /** The request's description. */
+  get info(): RequestInfo {
+    return this.#info;
+  }
+
+  /** Whether `finish` has run. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** Whether any output chunk was seen. */
+  get sawOutput(): boolean {
+    return this.#outputChunks > 0;
+  }
+
+  /** Notes a streamed chunk carrying output, at `now` (`performance.now()`). */
+  output(now: number): void {
+    if (this.#outputChunks === 0) this.#firstOutput = now;
+    this.#lastOutput = now;
+    this.#outputChunks++;
+  }
+
+  /** Sets the stats Ollama reported (merging with earlier ones: later fields win). */
+  stats(stats: GenerationStats): void {
+    this.#stats = this.#stats ? { ...this.#stats, ...stats } : stats;
+  }
+
+  /** Marks the request as failed; the first reason given is kept. */
+  fail(reason: ErrorReason): void {
+    this.#reason ??= reason;
+  }
+
+  /** The failure reason so far, if any. */
+  get reason(): ErrorReason | undefined {
+    return this.#reason;
+  }
+
+  /**
+   * Records the request: `code` is the HTTP status sent to the client (499 when the client left
+   * before any status was sent), `now` the time the last byte went out.
+   */
+  finish(code: number, now: number = performance.now()): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const { metrics, models, logger } = this.#sinks;
+    const info = this.#info;
+    const ok = code >= 200 && code < 300 && this.#reason === undefined;
+    const model = ok ? models.admit(info.model) : models.label(info.model);
+    const endpoint = info.endpoint;
+    const client = this.#sinks.clientLabel ? [info.client ?? ""] : [];
+    metrics.inFlight.labels(this.#inFlightLabel, endpoint).dec();
+    metrics.requests.labels(model, endpoint, String(code), ...client).inc();
+    if (this.#reason) metrics.requestErrors.labels(model, endpoint, this.#reason).inc();
+    const seconds = (now - info.start) / 1000;
+    metrics.responseSeconds.labels(model, endpoint).observe(seconds);
+    if (this.#outputChunks > 0) {
+      metrics.firstTokenSeconds.labels(model, endpoint).observe(
+        (this.#firstOutput - info.start) / 1000,
+      );
+    }
+    if (this.#outputChunks > 1) {
+      metrics.timePerOutputToken.labels(model, endpoint).observe(
+        (this.#lastOutput - this.#firstOutput) / 1000 / (this.#outputChunks - 1),
+      );
+    }
+    const stats = this.#stats;
+    if (stats) this.#recordStats(model, client, stats);
+    if (logger.enabled("INFO")) {
+      logger.info("proxied", {
+        method: info.method,
+        path: info.path,
+        model: info.model || undefined,
+        status: code,
+        duration_ms: Math.round(seconds * 1e4) / 10,
+        prompt_tokens: stats?.promptTokens,
+        output_tokens: stats?.outputTokens,
+        error: this.#reason,
+      });
+    }
+  }
+
+  #recordStats(model: string, client: string[], stats: GenerationStats): void {
+    const metrics = this.#sinks.metrics;
+    const ns = 1e-9;
+    if (stats.totalDurationNs !== undefined) {
+      metrics.totalDuration.labels(model).observe(stats.totalDurationNs * ns);
+    }
+    if (stats.loadDurationNs !== undefined) {
+      metrics.loadDuration.labels(model).observe(stats.loadDurationNs * ns);
+    }
+    if (stats.promptEvalDurationNs !== undefined) {
+      metrics.promptEvalDuration.labels(model).observe(stats.promptEvalDurationNs * ns);
+    }
+    if (stats.evalDurationNs !== undefined) {
+      metrics.evalDuration.labels(model).observe(stats.evalDurationNs * ns);
+    }
+    if (stats.promptTokens !== undefined) {
+      metrics.tokensProcessed.labels(model, ...client).inc(stats.promptTokens);
+    }
+    if (stats.outputTokens !== undefined) {
+      metrics.tokensGenerated.labels(model, ...client).inc(stats.outputTokens);
+    }
+    if (stats.outputTokens && stats.evalDurationNs) {
+      metrics.tokensPerSecond.labels(model).observe(
+        stats.outputTokens / (stats.evalDurationNs * ns),
+      );
+    }
+    if (stats.promptTokens && stats.promptEvalDurationNs) {
+      metrics.promptTokensPerSecond.labels(model).observe(
+        stats.promptTokens / (stats.promptEvalDurationNs * ns),
+      );
+    }
+  }
+}

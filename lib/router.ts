@@ -1,0 +1,42 @@
+/**
+ * One table of routes. The exporter's own paths answer GET and HEAD; the observed Ollama
+ * endpoints answer their method; everything else falls through to the pass-through proxy.
+ *
+ * @module
+ */
+
+import type { RouteContext, RouteHandler } from "./routes/route.ts";
+
+/** One row of the table. */
+export interface RouteEntry {
+  readonly path: string;
+  readonly methods: readonly string[];
+  readonly handler: RouteHandler;
+}
+
+/** Dispatches requests by exact path and method, with a fallback for everything else. */
+export class Router {
+  #routes = new Map<string, RouteEntry[]>();
+  #fallback: RouteHandler;
+
+  /** @param routes the table. @param options `fallback` handles what matches no row. */
+  constructor(routes: readonly RouteEntry[], options: { fallback: RouteHandler }) {
+    for (const route of routes) {
+      const list = this.#routes.get(route.path) ?? [];
+      list.push(route);
+      this.#routes.set(route.path, list);
+    }
+    this.#fallback = options.fallback;
+  }
+
+  /** Handles one request. */
+  handle(request: Request, context: RouteContext): Response | Promise<Response> {
+    const rows = this.#routes.get(context.url.pathname);
+    if (rows) {
+      for (const row of rows) {
+        if (row.methods.includes(request.method)) return row.handler(request, context);
+      }
+    }
+    return this.#fallback(request, context);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Every request the exporter does not observe in detail (`/`, `/api/tags`, `/api/ps`,
+ * `/api/pull` progress, blobs, unknown paths, any method): forwarded unchanged, and Ollama's
+ * response body handed to `Deno.serve` as it is, so Deno pipes it natively without JavaScript
+ * touching the bytes. The request is counted when the last byte has been sent.
+ *
+ * @module
+ */
+
+import { endpointLabel } from "../endpoint_label.ts";
+import { normalizeModelName } from "../model_name.ts";
+import { clientResponse } from "../proxy/client_response.ts";
+import type { ProxyContext } from "../proxy/proxy_context.ts";
+import { RequestObservation } from "../proxy/request_observation.ts";
+import { parseJsonObject } from "../proxy/request_json.ts";
+import { upstreamFailure } from "../proxy/upstream_failure.ts";
+import type { RouteHandler } from "./route.ts";
+
+/** Endpoints whose small JSON request body names a model. */
+const NAMES_A_MODEL = new Set([
+  "/api/show",
+  "/api/pull",
+  "/api/push",
+  "/api/delete",
+  "/api/create",
+  "/api/embed",
+  "/api/embeddings",
+  "/v1/embeddings",
+  "/v1/responses",
+  "/v1/messages",
+]);
+const MAX_PARSED_BODY = 1 << 20;
+
+/**
+ * Finishes `observation` with `status` once the response has been sent, or as a client
+ * disconnect when it could not be sent in full.
+ */
+export function finishWhenSent(
+  observation: RequestObservation,
+  status: number,
+  completed: Promise<void>,
+): void {
+  completed.then(
+    () => observation.finish(status),
+    () => {
+      observation.fail("client_disconnect");
+      observation.finish(status);
+    },
+  );
+}
+
+/** Creates the generic pass-through route. */
+export function passthroughRoute(context: ProxyContext): RouteHandler {
+  return async (request, { url, start, completed }) => {
+    const endpoint = endpointLabel(url.pathname);
+    let body: Uint8Array | undefined;
+    let model = "";
+    const length = Number(request.headers.get("content-length") ?? NaN);
+    if (NAMES_A_MODEL.has(endpoint) && request.body && length <= MAX_PARSED_BODY) {
+      try {
+        body = await request.bytes();
+      } catch {
+        return new Response(null, { status: 499 });
+      }
+      const json = parseJsonObject(body);
+      model = normalizeModelName(json?.model ?? json?.name);
+    }
+    const observation = new RequestObservation(context.sinks, {
+      method: request.method,
+      path: url.pathname,
+      endpoint,
+      model,
+      start,
+      ...(context.clientOf ? { client: context.clientOf(request) } : {}),
+    });
+    let upstream: Response;
+    try {
+      upstream = await context.upstream.forward(
+        request,
+        url,
+        body ? { body, clientSignal: request.signal } : { clientSignal: request.signal },
+      );
+    } catch (error) {
+      return upstreamFailure(observation, error, {
+        shape: url.pathname.startsWith("/v1/") ? "openai" : "ollama",
+        logger: context.sinks.logger,
+        clientGone: request.signal.aborted,
+      });
+    }
+    if (upstream.status >= 400) observation.fail("upstream_error");
+    finishWhenSent(observation, upstream.status, completed);
+    return clientResponse(upstream, upstream.body);
+  };
+}

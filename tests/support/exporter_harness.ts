@@ -1,0 +1,87 @@
+/**
+ * Test helper: the real exporter handler served by `Deno.serve` on 127.0.0.1, in front of the
+ * Ollama simulator, with helpers to scrape exact metric values.
+ *
+ * @module
+ */
+
+import { loadConfig } from "../../lib/config.ts";
+import { Exporter } from "../../lib/exporter.ts";
+import { Logger } from "../../lib/log.ts";
+import { parseExposition, sample } from "./exposition.ts";
+import { OllamaSimulator, type SimulatorOptions } from "./ollama_simulator.ts";
+
+/** A running exporter and simulator pair. */
+export class ExporterHarness {
+  readonly simulator: OllamaSimulator;
+  readonly exporter: Exporter;
+  readonly url: string;
+  readonly logs: string[];
+  #server: Deno.HttpServer<Deno.NetAddr>;
+
+  private constructor(
+    simulator: OllamaSimulator,
+    exporter: Exporter,
+    server: Deno.HttpServer<Deno.NetAddr>,
+    logs: string[],
+  ) {
+    this.simulator = simulator;
+    this.exporter = exporter;
+    this.#server = server;
+    this.url = `http://127.0.0.1:${server.addr.port}`;
+    this.logs = logs;
+  }
+
+  /**
+   * Starts a simulator and an exporter in front of it. `env` adds configuration variables;
+   * `upstream` overrides OLLAMA_HOST (e.g. a dead port).
+   */
+  static async start(
+    options: { simulator?: SimulatorOptions; env?: Record<string, string>; upstream?: string } = {},
+  ): Promise<ExporterHarness> {
+    const simulator = await OllamaSimulator.start(options.simulator ?? {});
+    const config = loadConfig({
+      OLLAMA_HOST: options.upstream ?? simulator.url,
+      LOG_LEVEL: "DEBUG",
+      ...options.env,
+    });
+    const logs: string[] = [];
+    const logger = new Logger("DEBUG", { sink: (line) => logs.push(line) });
+    const exporter = new Exporter(config, { logger });
+    await exporter.monitor.check();
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      exporter.handler,
+    );
+    return new ExporterHarness(simulator, exporter, server, logs);
+  }
+
+  /** Scrapes `/metrics` and parses it. */
+  async scrape(): Promise<Map<string, number>> {
+    const response = await fetch(`${this.url}/metrics`);
+    return parseExposition(await response.text());
+  }
+
+  /** One series' value from a fresh scrape. */
+  async value(name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+    return sample(await this.scrape(), name, labels);
+  }
+
+  /** Waits until no request is in flight (the metrics of finished streams are recorded). */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const samples = await this.scrape();
+      const busy = [...samples].some(([k, v]) => k.startsWith("ollama_requests_in_flight") && v);
+      if (!busy) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throw new Error("Requests still in flight after 1 s");
+  }
+
+  /** Stops both servers. */
+  async close(): Promise<void> {
+    await this.#server.shutdown();
+    await this.exporter.monitor.stop();
+    await this.simulator.close();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The checks and planning every generation endpoint shares: model lookup, capability, answer.
+ *
+ * @module
+ */
+
+import {
+  type CountedMessage,
+  type ExpectedCompletion,
+  expectedCompletion,
+} from "./expected_completion.ts";
+import type { GenerationBehaviour } from "./generation_steps.ts";
+import type { ModelRecord } from "./model_catalog.ts";
+import type { RouteContext } from "./route_types.ts";
+
+/** A generation ready to be written. */
+export interface GenerationSetup {
+  readonly record: ModelRecord;
+  readonly plan: ExpectedCompletion;
+  readonly behaviour: GenerationBehaviour;
+}
+
+/** What a generation asks for. */
+export interface GenerationAsk {
+  /** Model name as the request gave it. */
+  readonly model: string;
+  readonly input: string | readonly CountedMessage[];
+  /** `generate` or `chat`: the verb of Ollama's capability error. */
+  readonly verb: "generate" | "chat";
+  readonly numPredict?: number;
+  readonly system?: string;
+}
+
+/** Result of {@link setupGeneration}: a setup, or the error Ollama's handler would return. */
+export type SetupResult =
+  | { readonly ok: true; readonly setup: GenerationSetup }
+  | { readonly ok: false; readonly status: number; readonly message: string };
+
+/**
+ * Looks the model up (404 `model 'X' not found`), checks it can generate (400 `"X" does not
+ * support generate|chat`), and plans the answer with the simulator's configuration.
+ */
+export function setupGeneration(ask: GenerationAsk, context: RouteContext): SetupResult {
+  const record = context.catalog.find(ask.model);
+  if (record === undefined) {
+    return { ok: false, status: 404, message: `model '${ask.model}' not found` };
+  }
+  if (!record.capabilities.includes("completion")) {
+    return { ok: false, status: 400, message: `"${ask.model}" does not support ${ask.verb}` };
+  }
+  const options = context.options;
+  const plan = expectedCompletion(ask.model, ask.input, {
+    responseTokens: options.responseTokens,
+    timings: options.timings,
+    lastTokenInFinalChunk: options.lastTokenInFinalChunk,
+    ...(ask.numPredict === undefined ? {} : { numPredict: ask.numPredict }),
+    ...(ask.system === undefined ? {} : { system: ask.system }),
+  });
+  const behaviour: GenerationBehaviour = options.fast
+    ? { firstTokenDelayMs: 0, tokenDelayMs: 0, failMidStream: options.failMidStream }
+    : {
+      firstTokenDelayMs: options.firstTokenDelayMs,
+      tokenDelayMs: options.tokenDelayMs,
+      failMidStream: options.failMidStream,
+    };
+  return { ok: true, setup: { record, plan, behaviour } };
+}
+
+/** `options.num_predict` of a native request, when it is a number. */
+export function numPredictOf(options: unknown): number | undefined {
+  if (options === null || typeof options !== "object") return undefined;
+  const value = (options as Record<string, unknown>)["num_predict"];
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}

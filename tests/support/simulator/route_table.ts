@@ -1,0 +1,108 @@
+/**
+ * The simulated server's routes, matched like Gin matches them (404 and 405 included).
+ *
+ * @module
+ */
+
+import { createBlobRoute, headBlobRoute } from "./blob_routes.ts";
+import { embeddingsRoute, embedRoute, openAiEmbeddingsRoute } from "./embedding_routes.ts";
+import { rootRoute, versionRoute } from "./info_routes.ts";
+import {
+  copyRoute,
+  deleteRoute,
+  psRoute,
+  showRoute,
+  tagsRoute,
+} from "./model_routes.ts";
+import { chatRoute, generateRoute } from "./native_generation_routes.ts";
+import { chatCompletionsRoute, completionsRoute } from "./openai_generation_routes.ts";
+import { openAiModelRoute, openAiModelsRoute } from "./openai_model_routes.ts";
+import { createRoute, pullRoute, pushRoute } from "./progress_routes.ts";
+import type { RouteHandler } from "./route_types.ts";
+
+interface Route {
+  readonly method: string;
+  readonly pattern: string;
+  readonly handler: RouteHandler;
+}
+
+/** Gin lists allowed methods in the order their trees were first registered by Ollama. */
+const METHOD_ORDER = ["HEAD", "GET", "POST", "DELETE"];
+
+const ROUTES: readonly Route[] = [
+  { method: "HEAD", pattern: "/", handler: rootRoute },
+  { method: "GET", pattern: "/", handler: rootRoute },
+  { method: "HEAD", pattern: "/api/version", handler: versionRoute },
+  { method: "GET", pattern: "/api/version", handler: versionRoute },
+  { method: "POST", pattern: "/api/pull", handler: pullRoute },
+  { method: "POST", pattern: "/api/push", handler: pushRoute },
+  { method: "HEAD", pattern: "/api/tags", handler: tagsRoute },
+  { method: "GET", pattern: "/api/tags", handler: tagsRoute },
+  { method: "POST", pattern: "/api/show", handler: showRoute },
+  { method: "DELETE", pattern: "/api/delete", handler: deleteRoute },
+  { method: "POST", pattern: "/api/create", handler: createRoute },
+  { method: "POST", pattern: "/api/blobs/:digest", handler: createBlobRoute },
+  { method: "HEAD", pattern: "/api/blobs/:digest", handler: headBlobRoute },
+  { method: "POST", pattern: "/api/copy", handler: copyRoute },
+  { method: "GET", pattern: "/api/ps", handler: psRoute },
+  { method: "POST", pattern: "/api/generate", handler: generateRoute },
+  { method: "POST", pattern: "/api/chat", handler: chatRoute },
+  { method: "POST", pattern: "/api/embed", handler: embedRoute },
+  { method: "POST", pattern: "/api/embeddings", handler: embeddingsRoute },
+  { method: "POST", pattern: "/v1/chat/completions", handler: chatCompletionsRoute },
+  { method: "POST", pattern: "/v1/completions", handler: completionsRoute },
+  { method: "POST", pattern: "/v1/embeddings", handler: openAiEmbeddingsRoute },
+  { method: "GET", pattern: "/v1/models", handler: openAiModelsRoute },
+  { method: "GET", pattern: "/v1/models/:model", handler: openAiModelRoute },
+];
+
+/** Result of {@link matchRoute}. */
+export type RouteMatch =
+  | {
+    readonly kind: "found";
+    readonly handler: RouteHandler;
+    readonly params: Readonly<Record<string, string>>;
+  }
+  /** The path exists for other methods: 405 with this `Allow` value. */
+  | { readonly kind: "wrong-method"; readonly allow: string }
+  | { readonly kind: "not-found" };
+
+/** Finds the route for `method` and `path` (the raw, undecoded path of the URL). */
+export function matchRoute(method: string, path: string): RouteMatch {
+  const allowed = new Set<string>();
+  for (const route of ROUTES) {
+    const params = matchPattern(route.pattern, path);
+    if (params === undefined) continue;
+    if (route.method === method) return { kind: "found", handler: route.handler, params };
+    allowed.add(route.method);
+  }
+  if (allowed.size === 0) return { kind: "not-found" };
+  const allow = METHOD_ORDER.filter((m) => allowed.has(m)).join(", ");
+  return { kind: "wrong-method", allow };
+}
+
+function matchPattern(pattern: string, path: string): Record<string, string> | undefined {
+  const expected = pattern.split("/");
+  const actual = path.split("/");
+  if (expected.length !== actual.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < expected.length; i++) {
+    const want = expected[i] ?? "";
+    const got = actual[i] ?? "";
+    if (want.startsWith(":")) {
+      if (got === "") return undefined;
+      params[want.slice(1)] = safeDecode(got);
+    } else if (want !== got) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

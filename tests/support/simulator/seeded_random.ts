@@ -1,0 +1,20 @@
+/**
+ * A small deterministic pseudo-random generator, so that "random" behaviour replays exactly.
+ *
+ * @module
+ */
+
+/**
+ * Returns a generator of numbers in [0, 1) fully determined by `seed` (mulberry32). Two
+ * generators made from the same seed yield the same sequence.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
