@@ -25,7 +25,14 @@ export async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   const logger = setup({ level: config.logLevel });
-  const exporter = new Exporter(config, { logger });
+  let exporter: Exporter;
+  try {
+    const apiKeysFileText = config.apiKeysFile === "" ? undefined : readKeyFile(config.apiKeysFile);
+    exporter = new Exporter(config, { logger, ...(apiKeysFileText ? { apiKeysFileText } : {}) });
+  } catch (error) {
+    console.error(`ollama-exporter: ${(error as Error).message}`);
+    return 2;
+  }
   const server = Deno.serve({
     hostname: config.listenHost,
     port: config.port,
@@ -61,6 +68,18 @@ export async function main(args: readonly string[]): Promise<number> {
     logger.info("drained: every in-flight request finished");
   }
   return 0;
+}
+
+function readKeyFile(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    const why =
+      error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+        ? "no read permission (run with --allow-read for that path, or use API_KEYS)"
+        : (error as Error).message;
+    throw new Error(`Cannot read API_KEYS_FILE "${path}": ${why}`);
+  }
 }
 
 if (import.meta.main) {

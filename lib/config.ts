@@ -24,6 +24,16 @@ export interface Config {
   readonly healthIntervalSeconds: number;
   /** At most this many distinct model label values; the rest collapse into `other`. */
   readonly maxModels: number;
+  /** Request header naming the client (`client` label), or `""` for none. */
+  readonly clientHeader: string;
+  /** At most this many distinct client label values; the rest collapse into `other`. */
+  readonly maxClients: number;
+  /** API keys as `name:key` pairs (comma or newline separated), or `""` when access is open. */
+  readonly apiKeys: string;
+  /** A file of `name:key` lines, read at start-up, or `""`. */
+  readonly apiKeysFile: string;
+  /** Bearer token `/metrics` requires, or `""` when scrapes are open. */
+  readonly metricsToken: string;
 }
 
 /** One setting: its environment variable, its flag, its default, and how it is parsed. */
@@ -145,7 +155,54 @@ const SETTINGS = {
     parse: integer(1, 100000),
     doc: "most distinct model label values before the rest collapse into `other`",
   },
+  clientHeader: {
+    env: "CLIENT_HEADER",
+    flag: "client-header",
+    fallback: "",
+    parse: (text: string) => {
+      const name = text.trim().toLowerCase();
+      if (name !== "" && !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) {
+        throw new Error("expected an HTTP header name such as X-Client-Name");
+      }
+      return name;
+    },
+    doc: "request header whose value becomes the `client` label (e.g. X-Client-Name)",
+  },
+  maxClients: {
+    env: "MAX_CLIENTS",
+    flag: "max-clients",
+    fallback: "50",
+    parse: integer(1, 100000),
+    doc: "most distinct `client` label values before the rest collapse into `other`",
+  },
+  apiKeys: {
+    env: "API_KEYS",
+    flag: "api-keys",
+    fallback: "",
+    parse: (text: string) => text,
+    doc: "`name:key` pairs; when set, proxied requests need `Authorization: Bearer <key>`",
+  },
+  apiKeysFile: {
+    env: "API_KEYS_FILE",
+    flag: "api-keys-file",
+    fallback: "",
+    parse: (text: string) => text.trim(),
+    doc: "file of `name:key` lines (read at start-up; needs --allow-read for its path)",
+  },
+  metricsToken: {
+    env: "METRICS_TOKEN",
+    flag: "metrics-token",
+    fallback: "",
+    parse: (text: string) => {
+      if (/\s/.test(text)) throw new Error("the token may not contain white space");
+      return text;
+    },
+    doc: "bearer token /metrics requires (Prometheus `authorization` scrape setting)",
+  },
 } satisfies { [K in keyof Config]: Setting<Config[K]> };
+
+/** Settings whose values are secrets: never echoed in errors or logs. */
+const SECRET_SETTINGS = new Set(["API_KEYS", "METRICS_TOKEN"]);
 
 /** The documented settings, for `--help` and the README. */
 export const CONFIG_SETTINGS: readonly Setting<unknown>[] = Object.values(SETTINGS);
@@ -153,7 +210,8 @@ export const CONFIG_SETTINGS: readonly Setting<unknown>[] = Object.values(SETTIN
 /** The text `--help` prints. */
 export function usage(): string {
   const rows = CONFIG_SETTINGS.map((s) =>
-    `  --${s.flag.padEnd(24)} ${s.env.padEnd(24)} ${s.doc} (default ${s.fallback})`
+    `  --${s.flag.padEnd(24)} ${s.env.padEnd(24)} ${s.doc}` +
+    (s.fallback === "" ? "" : ` (default ${s.fallback})`)
   );
   return `ollama-exporter: a Prometheus exporter that proxies Ollama\n\n` +
     `Options (flag, environment variable, meaning):\n${rows.join("\n")}\n`;
@@ -191,7 +249,8 @@ export function loadConfig(
       config[key] = (setting.parse as (text: string) => unknown)(text);
     } catch (error) {
       const source = fromFlag ? `--${setting.flag}` : setting.env;
-      throw new Error(`Cannot parse ${source} "${text}": ${(error as Error).message}`);
+      const shown = SECRET_SETTINGS.has(setting.env) ? "(value hidden)" : `"${text}"`;
+      throw new Error(`Cannot parse ${source} ${shown}: ${(error as Error).message}`);
     }
   }
   return config as unknown as Config;

@@ -1,82 +1,150 @@
 /**
- * Puts the exporter together: registry and metric families, the Ollama connection and its
- * monitor, and the route table; `handler` is what `Deno.serve` calls.
+ * Puts the exporter together: registry and metric families, the Ollama connection, its monitor
+ * and model inventory, access control, and the route table; `handler` is what `Deno.serve` calls.
  *
  * @module
  */
 
+import { ApiKeys } from "./api_keys.ts";
+import { ClientLabels } from "./client_labels.ts";
 import type { Config } from "./config.ts";
+import { endpointLabel } from "./endpoint_label.ts";
 import { type ExporterMetrics, registerExporterMetrics } from "./exporter_metrics.ts";
 import { getLogger, type Logger } from "./log.ts";
 import { registerProcessMetrics } from "./metrics/process_metrics.ts";
 import { Registry } from "./metrics/registry.ts";
+import { ModelInventory } from "./model_inventory.ts";
 import { ModelLabels } from "./model_labels.ts";
 import type { ProxyContext } from "./proxy/proxy_context.ts";
 import { Upstream } from "./proxy/upstream.ts";
 import { Router } from "./router.ts";
+import { authGuard } from "./routes/auth_guard.ts";
 import { healthRoute } from "./routes/health_route.ts";
 import { metricsRoute } from "./routes/metrics_route.ts";
-import { nativeGenerationRoute } from "./routes/native_generation_route.ts";
+import { nativeApiRoute } from "./routes/native_api_route.ts";
+import { openAiApiRoute } from "./routes/openai_api_route.ts";
 import { passthroughRoute } from "./routes/passthrough_route.ts";
-import { readyRoute } from "./routes/ready_route.ts";
+import { type Readiness, readyRoute } from "./routes/ready_route.ts";
+import type { RouteHandler } from "./routes/route.ts";
 import { UpstreamMonitor } from "./upstream_monitor.ts";
 
+/** Options of {@linkcode Exporter}. */
+export interface ExporterOptions {
+  /** The logger (default: the module logger). */
+  readonly logger?: Logger;
+  /** Replaces `fetch` for upstream calls. */
+  readonly fetch?: typeof fetch;
+  /** The contents of `API_KEYS_FILE`, read by the caller. */
+  readonly apiKeysFileText?: string;
+}
+
 /** The assembled exporter. */
-export class Exporter {
+export class Exporter implements Readiness {
   /** The registry `/metrics` renders. */
   readonly registry: Registry;
   /** The request and token families. */
   readonly metrics: ExporterMetrics;
   /** Checks of Ollama. */
   readonly monitor: UpstreamMonitor;
+  /** The loaded-model inventory. */
+  readonly inventory: ModelInventory;
   #router: Router;
   #draining = false;
   #logger: Logger;
 
   /**
+   * Throws an `Error` naming the setting when the API keys or the metrics token cannot be used.
+   *
    * @param config the settings.
-   * @param options `logger` (default: the module logger), `fetch` for upstream calls (tests).
+   * @param options logger, fetch, and the API key file's contents.
    */
-  constructor(config: Config, options: { logger?: Logger; fetch?: typeof fetch } = {}) {
+  constructor(config: Config, options: ExporterOptions = {}) {
     const logger = options.logger ?? getLogger();
     this.#logger = logger;
+    const keys = readKeys(config, options.apiKeysFileText);
+    const metricsKeys = config.metricsToken === ""
+      ? null
+      : ApiKeys.parse(`prometheus:${config.metricsToken}`, { source: "METRICS_TOKEN" });
+    const clientLabel = keys !== null || config.clientHeader !== "";
+
     this.registry = new Registry({
       onCollectError: (name, error) =>
         logger.warn("Cannot collect a metric family", { family: name, error: String(error) }),
     });
     registerProcessMetrics(this.registry);
-    this.metrics = registerExporterMetrics(this.registry);
+    const metrics = registerExporterMetrics(this.registry, { clientLabel });
+    this.metrics = metrics;
     const models = new ModelLabels({ max: config.maxModels });
-    const upstream = new Upstream(config.ollamaUrl, options.fetch ? { fetch: options.fetch } : {});
+    const upstream = new Upstream(config.ollamaUrl, {
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(keys ? { dropHeaders: ["authorization"] } : {}),
+    });
     this.monitor = new UpstreamMonitor(upstream, {
       registry: this.registry,
-      up: this.metrics.up,
+      up: metrics.up,
       models,
       logger,
     });
+    this.inventory = new ModelInventory(upstream, { registry: this.registry, models, logger });
+
+    const clients = new ClientLabels({ max: config.maxClients });
+    const keyNames = new WeakMap<Request, string>();
+    const header = config.clientHeader;
     const proxy: ProxyContext = {
       upstream,
-      sinks: { metrics: this.metrics, models, logger, clientLabel: false },
+      sinks: { metrics, models, logger, clientLabel },
+      ...(clientLabel
+        ? {
+          clientOf: (request: Request) =>
+            clients.label(keyNames.get(request) ?? (header ? request.headers.get(header) : null)),
+        }
+        : {}),
     };
-    const exporter = this;
-    const readiness = {
-      get up() {
-        return exporter.monitor.up;
-      },
-      get draining() {
-        return exporter.#draining;
-      },
-      upstream: upstream.base,
-    };
+    const guard = (route: RouteHandler): RouteHandler =>
+      keys === null ? route : authGuard(route, {
+        keys,
+        onAccepted: (request, name) => keyNames.set(request, name),
+        onRejected: (_request, url) =>
+          metrics.unauthorized.labels(endpointLabel(url.pathname)).inc(),
+      });
     const own = ["GET", "HEAD"];
-    const generation = nativeGenerationRoute(proxy);
+    const native = guard(nativeApiRoute(proxy));
+    const openai = guard(openAiApiRoute(proxy));
+    const scrape = metricsRoute(this.registry);
     this.#router = new Router([
-      { path: "/metrics", methods: own, handler: metricsRoute(this.registry) },
+      {
+        path: "/metrics",
+        methods: own,
+        handler: metricsKeys ? authGuard(scrape, { keys: metricsKeys }) : scrape,
+      },
       { path: "/healthz", methods: own, handler: healthRoute() },
-      { path: "/readyz", methods: own, handler: readyRoute(readiness) },
-      { path: "/api/generate", methods: ["POST"], handler: generation },
-      { path: "/api/chat", methods: ["POST"], handler: generation },
-    ], { fallback: passthroughRoute(proxy) });
+      { path: "/readyz", methods: own, handler: readyRoute(this) },
+      ...["/api/generate", "/api/chat", "/api/embed", "/api/embeddings"].map((path) => ({
+        path,
+        methods: ["POST"],
+        handler: native,
+      })),
+      ...["/v1/chat/completions", "/v1/completions", "/v1/embeddings"].map((path) => ({
+        path,
+        methods: ["POST"],
+        handler: openai,
+      })),
+    ], { fallback: guard(passthroughRoute(proxy)) });
+  }
+
+  /** Whether Ollama answered the last check. */
+  get up(): boolean {
+    return this.monitor.up;
+  }
+
+  /** Whether the exporter is shutting down. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Ollama's address. */
+  get upstream(): string {
+    return this.monitor.upstream;
   }
 
   /** Marks the exporter as shutting down: `/readyz` answers 503 from now on. */
@@ -102,4 +170,20 @@ export class Exporter {
       });
     });
   };
+}
+
+/** Reads the API keys from `API_KEYS` and the file's contents; `null` when none are configured. */
+function readKeys(config: Config, fileText: string | undefined): ApiKeys | null {
+  const sources: string[] = [];
+  const texts: string[] = [];
+  if (config.apiKeys.trim() !== "") {
+    sources.push("API_KEYS");
+    texts.push(config.apiKeys);
+  }
+  if (config.apiKeysFile !== "" && fileText !== undefined) {
+    sources.push(`API_KEYS_FILE "${config.apiKeysFile}"`);
+    texts.push(fileText);
+  }
+  if (texts.length === 0) return null;
+  return ApiKeys.parse(texts.join("\n"), { source: sources.join(" and ") });
 }

@@ -138,6 +138,8 @@ export interface ExporterMetrics {
   readonly tokensPerSecond: Histogram;
   readonly promptTokensPerSecond: Histogram;
   readonly up: Gauge;
+  readonly loadRequests: Counter;
+  readonly unauthorized: Counter;
 }
 
 /**
@@ -265,6 +267,21 @@ export function registerExporterMetrics(
       new Gauge({
         name: "ollama_up",
         help: "1 when the last check of Ollama (GET /api/version) succeeded, else 0.",
+      }),
+    ),
+    loadRequests: registry.register(
+      new Counter({
+        name: "ollama_model_load_requests_total",
+        help:
+          "Requests that only loaded or unloaded a model (empty prompt; done_reason load or unload).",
+        labelNames: ["model", "action"],
+      }),
+    ),
+    unauthorized: registry.register(
+      new Counter({
+        name: "ollama_unauthorized_requests_total",
+        help: "Requests refused with 401 because they carried no valid API key.",
+        labelNames: ["endpoint"],
       }),
     ),
   };

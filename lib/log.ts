@@ -24,10 +24,12 @@ const stderrSink: LogSink = (line) => {
   Deno.stderr.writeSync(encoder.encode(line + "\n"));
 };
 
-/** Quotes a field value when it holds a space, a quote, `=` or a control character. */
+const PLAIN = /^[\w.:/@+%,-]+$/;
+
+/** Quotes a field value unless it is made of plain characters only. */
 function formatValue(value: string | number | boolean | null | undefined): string {
   const text = String(value);
-  return /^[^\s"=\\\x00-\x1f]*$/.test(text) && text !== "" ? text : JSON.stringify(text);
+  return PLAIN.test(text) ? text : JSON.stringify(text);
 }
 
 /** A logger that drops lines below its level. */

@@ -74,3 +74,14 @@ Deno.test("usage lists every variable", () => {
     assert.ok(usage().includes(name), name);
   }
 });
+
+Deno.test("the start, dev and compile tasks allow exactly the configuration variables", async () => {
+  const { CONFIG_SETTINGS } = await import("../lib/config.ts");
+  const tasks = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))).tasks;
+  const expected = CONFIG_SETTINGS.map((s) => s.env).sort();
+  for (const name of ["start", "dev", "compile"]) {
+    const match = /--allow-env=(\S+)/.exec(tasks[name]);
+    assert.ok(match, `${name} has --allow-env=<list>`);
+    assert.deepEqual(match[1]!.split(",").sort(), expected, name);
+  }
+});

@@ -83,6 +83,8 @@ const RESERVED_LABELS: readonly string[] = ["le", "quantile"];
 
 const EMPTY_LABEL_VALUES: readonly string[] = Object.freeze([]);
 
+const NO_SERIES: readonly never[] = Object.freeze([]);
+
 /**
  * The base of {@link Counter}, {@link Gauge} and {@link Histogram}: validates the names (`le` and
  * `quantile` are reserved label names for every type), creates and caches children, keeps them
@@ -105,6 +107,12 @@ export abstract class MetricFamily<C extends ResettableSeries> {
   readonly #root: ChildNode<C> = new Map();
   readonly #unlabelled: C | undefined;
   #series: readonly C[];
+  /**
+   * Whether the family's samples are exported (default `true`). A collect callback sets it to
+   * `false` to make a family absent, label-less ones included, while its source does not answer:
+   * absent, never stale.
+   */
+  exported = true;
 
   /**
    * @param options The user's name, help and label names.
@@ -176,7 +184,7 @@ export abstract class MetricFamily<C extends ResettableSeries> {
       help: this.help,
       type: this.type,
       labelNames: this.labelNames,
-      series: this.#series,
+      series: this.exported ? this.#series : NO_SERIES,
     };
   }
 

@@ -52,17 +52,18 @@ export function statsFromUsage(usage: unknown): GenerationStats {
 }
 
 const NUMBER_FIELD =
-  /"(total_duration|load_duration|prompt_eval_count|prompt_eval_duration|eval_count|eval_duration)":(\d+)/g;
+  /"(total_duration|load_duration|prompt_eval_count|prompt_eval_duration|eval_count|eval_duration|prompt_tokens|completion_tokens)":(\d+)/g;
 
 /**
  * Reads the stats fields from the tail of a JSON object too large to parse whole (a 60 MB
  * embedding). In compact JSON a quote inside a string is escaped, so `"name":123` matches only
- * real keys; Ollama writes its metrics last, so the last match of each name wins.
+ * real keys; Ollama writes its metrics (and OpenAI's `usage`) last, so the last match of each
+ * name wins.
  */
 export function statsFromTail(tail: string): GenerationStats {
   const object: Record<string, unknown> = {};
   for (const match of tail.matchAll(NUMBER_FIELD)) object[match[1]!] = Number(match[2]);
   const reason = /"done_reason":"([a-z_]+)"/.exec(tail);
   if (reason) object.done_reason = reason[1];
-  return statsFromOllama(object);
+  return { ...statsFromUsage(object), ...statsFromOllama(object) };
 }

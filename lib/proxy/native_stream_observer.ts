@@ -1,6 +1,7 @@
 /**
- * Observes a response of Ollama's native `/api/generate` or `/api/chat` (an NDJSON stream, or
- * one JSON object) as it passes through. Intermediate chunks are recognised by their last bytes
+ * Observes a response of Ollama's native API as it passes through: `/api/generate` and
+ * `/api/chat` (an NDJSON stream, or one JSON object), `/api/embed` and `/api/embeddings` (one JSON
+ * object, possibly tens of megabytes, whose numbers come last). Intermediate chunks are recognised by their last bytes
  * (`"done":false}`) without being decoded; only the final chunk and error lines are parsed.
  *
  * @module
@@ -39,7 +40,7 @@ export class NativeStreamObserver implements BodyObserver {
   /**
    * @param observation the request's record.
    * @param options `status` sent to the client; `streaming` when the body is NDJSON (chunks carry
-   * output and time to first token is measured).
+   * output and time to first token is measured), otherwise the body is one final object.
    */
   constructor(
     observation: RequestObservation,
@@ -79,7 +80,8 @@ export class NativeStreamObserver implements BodyObserver {
     }
     const text = this.#decoder.decode(line);
     if (truncated) {
-      if (text.includes('"done":true')) this.#final(statsFromTail(text), false);
+      // Only the tail of a huge line was kept (a 60 MB embedding): Ollama writes its numbers last.
+      if (!this.#streaming || text.includes('"done":true')) this.#final(statsFromTail(text), false);
       return;
     }
     let object: unknown;
@@ -97,9 +99,9 @@ export class NativeStreamObserver implements BodyObserver {
       this.#sawFinal = true;
       return;
     }
-    if (record.done === true) {
+    if (record.done === true || !this.#streaming) {
       this.#final(statsFromOllama(record), hasText(record));
-    } else if (this.#streaming) {
+    } else {
       this.#observation.output(this.#now);
     }
   }

@@ -157,6 +157,9 @@ export class RequestObservation {
     if (stats.evalDurationNs !== undefined) {
       metrics.evalDuration.labels(model).observe(stats.evalDurationNs * ns);
     }
+    if (stats.doneReason === "load" || stats.doneReason === "unload") {
+      metrics.loadRequests.labels(model, stats.doneReason).inc();
+    }
     if (stats.promptTokens !== undefined) {
       metrics.tokensProcessed.labels(model, ...client).inc(stats.promptTokens);
     }

@@ -21,14 +21,17 @@ export class UpstreamUnreachableError extends Error {
 export class Upstream {
   #base: string;
   #fetch: typeof fetch;
+  #drop: string[];
 
   /**
    * @param url Ollama's base URL.
-   * @param options `fetch` replaces the global one (tests).
+   * @param options `fetch` replaces the global one (tests); `dropHeaders` (lower-case) are not
+   * forwarded (the exporter's own `authorization` when it checks API keys).
    */
-  constructor(url: URL, options: { fetch?: typeof fetch } = {}) {
+  constructor(url: URL, options: { fetch?: typeof fetch; dropHeaders?: readonly string[] } = {}) {
     this.#base = url.origin + url.pathname.replace(/\/+$/, "");
     this.#fetch = options.fetch ?? fetch;
+    this.#drop = ["host", "content-length", ...(options.dropHeaders ?? [])];
   }
 
   /** Ollama's base address, as logged and as named in 502 errors. */
@@ -51,7 +54,7 @@ export class Upstream {
     url: URL,
     options: { body?: Uint8Array; clientSignal?: AbortSignal } = {},
   ): Promise<Response> {
-    const headers = withoutHopHeaders(request.headers, { drop: ["host", "content-length"] });
+    const headers = withoutHopHeaders(request.headers, { drop: this.#drop });
     const hasBody = request.method !== "GET" && request.method !== "HEAD";
     const body = options.body ?? (hasBody ? request.body : null);
     const abort = new AbortController();

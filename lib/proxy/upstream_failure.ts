@@ -14,10 +14,18 @@ import type { Logger } from "../log.ts";
 export type ErrorShape = "ollama" | "openai";
 
 /** Builds an error body in the API's shape. */
-export function errorBody(message: string, options: { shape: ErrorShape; type?: string }): string {
+export function errorBody(
+  message: string,
+  options: { shape: ErrorShape; type?: string; code?: string },
+): string {
   if (options.shape === "openai") {
     return JSON.stringify({
-      error: { message, type: options.type ?? "api_error", param: null, code: null },
+      error: {
+        message,
+        type: options.type ?? "api_error",
+        param: null,
+        code: options.code ?? null,
+      },
     });
   }
   return JSON.stringify({ error: message });

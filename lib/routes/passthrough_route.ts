@@ -14,6 +14,7 @@ import type { ProxyContext } from "../proxy/proxy_context.ts";
 import { RequestObservation } from "../proxy/request_observation.ts";
 import { parseJsonObject } from "../proxy/request_json.ts";
 import { upstreamFailure } from "../proxy/upstream_failure.ts";
+import { finishWhenSent } from "../proxy/observed_exchange.ts";
 import type { RouteHandler } from "./route.ts";
 
 /** Endpoints whose small JSON request body names a model. */
@@ -23,31 +24,10 @@ const NAMES_A_MODEL = new Set([
   "/api/push",
   "/api/delete",
   "/api/create",
-  "/api/embed",
-  "/api/embeddings",
-  "/v1/embeddings",
   "/v1/responses",
   "/v1/messages",
 ]);
 const MAX_PARSED_BODY = 1 << 20;
-
-/**
- * Finishes `observation` with `status` once the response has been sent, or as a client
- * disconnect when it could not be sent in full.
- */
-export function finishWhenSent(
-  observation: RequestObservation,
-  status: number,
-  completed: Promise<void>,
-): void {
-  completed.then(
-    () => observation.finish(status),
-    () => {
-      observation.fail("client_disconnect");
-      observation.finish(status);
-    },
-  );
-}
 
 /** Creates the generic pass-through route. */
 export function passthroughRoute(context: ProxyContext): RouteHandler {

@@ -5,18 +5,23 @@
  * @module
  */
 
-/** What a tap reports. Each call gets `performance.now()` of the moment it happened. */
+/**
+ * What a tap reports. Each call gets `performance.now()` of the moment it happened. An observer
+ * that rewrites the body (to remove what the proxy itself asked upstream for) returns the bytes to
+ * send instead; returning nothing passes the chunk on unchanged.
+ */
 export interface BodyObserver {
-  /** A chunk arrived from upstream and is being passed on. */
-  chunk(bytes: Uint8Array, now: number): void;
-  /** Upstream ended the body normally. */
-  end(now: number): void;
+  /** A chunk arrived from upstream; returns replacement bytes, or nothing to pass it on. */
+  chunk(bytes: Uint8Array, now: number): Uint8Array | void;
+  /** Upstream ended the body normally; returns last bytes to send, if any. */
+  end(now: number): Uint8Array | void;
   /** Reading upstream failed (`byClient: false`) or the client went away (`byClient: true`). */
   abort(reason: unknown, now: number, options: { byClient: boolean }): void;
 }
 
 /**
- * Returns a stream that yields `body`'s chunks unchanged while `observer` sees each of them.
+ * Returns a stream that yields `body`'s chunks (unchanged, unless the observer replaces them)
+ * while `observer` sees each of them.
  * When the consumer cancels (the client disconnected), upstream is cancelled at once, which
  * closes the upstream connection. Exactly one of `end` and `abort` is called.
  */
@@ -28,26 +33,32 @@ export function tapBody(
   let settled = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await reader.read();
-      } catch (error) {
-        if (!settled) {
-          settled = true;
-          observer.abort(error, performance.now(), { byClient: false });
+      for (;;) {
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          if (!settled) {
+            settled = true;
+            observer.abort(error, performance.now(), { byClient: false });
+          }
+          controller.error(error);
+          return;
         }
-        controller.error(error);
-        return;
+        if (settled) return;
+        if (result.done) {
+          settled = true;
+          const last = observer.end(performance.now());
+          if (last && last.length > 0) controller.enqueue(last);
+          controller.close();
+          return;
+        }
+        const out = observer.chunk(result.value, performance.now()) ?? result.value;
+        if (out.length > 0) {
+          controller.enqueue(out);
+          return;
+        }
       }
-      if (settled) return;
-      if (result.done) {
-        settled = true;
-        observer.end(performance.now());
-        controller.close();
-        return;
-      }
-      observer.chunk(result.value, performance.now());
-      controller.enqueue(result.value);
     },
     cancel(reason) {
       if (!settled) {

@@ -25,8 +25,10 @@ export interface BodyStreamOptions {
   readonly closing: AbortSignal;
 }
 
-/** Exactly one of these is called, once. */
+/** `onWrite` for every write; then exactly one of `onAbort` and `onEnd`, once. */
 export interface BodyStreamEvents {
+  /** `count` bytes were handed to the HTTP layer. */
+  onWrite(count: number): void;
   /** The client cancelled the body (disconnected) before it ended. */
   onAbort(): void;
   /** The body ended: fully written, or cut short because the simulator closed. */
@@ -40,11 +42,11 @@ export interface BodyStreamEvents {
  * part iterator is returned and `onAbort` fires.
  */
 export function createBodyStream(
-  first: Uint8Array,
+  first: Uint8Array<ArrayBuffer>,
   rest: Iterator<BodyPart>,
   options: BodyStreamOptions,
   events: BodyStreamEvents,
-): ReadableStream<Uint8Array> {
+): ReadableStream<Uint8Array<ArrayBuffer>> {
   const split = options.fast ? "line" : options.split;
   const random = seededRandom(options.seed);
   const stop = new AbortController();
@@ -54,7 +56,7 @@ export function createBodyStream(
   let exhausted = false;
   let stopped = false;
   let wrote = false;
-  let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  let controller: ReadableStreamDefaultController<Uint8Array<ArrayBuffer>> | undefined;
 
   const finish = (): void => {
     stopped = true;
@@ -105,7 +107,7 @@ export function createBodyStream(
     return want;
   };
 
-  return new ReadableStream<Uint8Array>({
+  return new ReadableStream<Uint8Array<ArrayBuffer>>({
     start(c) {
       controller = c;
       if (options.closing.aborted) {
@@ -141,6 +143,7 @@ export function createBodyStream(
           }
         }
         c.enqueue(buffer.subarray(offset, offset + size));
+        events.onWrite(size);
         offset += size;
         wrote = true;
         return;
@@ -154,7 +157,7 @@ export function createBodyStream(
   }, { highWaterMark: 0 });
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
   const result = new Uint8Array(a.length + b.length);
   result.set(a, 0);
   result.set(b, a.length);

@@ -23,7 +23,9 @@ export function embedRoute(request: RouteRequest, context: RouteContext): Reply 
     options: "object",
     truncate: "boolean",
   });
-  if (!decoded.ok) return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  if (!decoded.ok) {
+    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  }
   const body = decoded.value;
   const inputs = embedInputs(body["input"]);
   if (inputs === undefined) return ollamaError(400, "invalid input type");
@@ -49,7 +51,9 @@ export function embeddingsRoute(request: RouteRequest, context: RouteContext): R
     prompt: "string",
     options: "object",
   });
-  if (!decoded.ok) return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  if (!decoded.ok) {
+    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  }
   const body = decoded.value;
   const model = stringField(body, "model");
   const record = context.catalog.find(model);

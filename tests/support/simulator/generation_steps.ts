@@ -43,7 +43,9 @@ export function* generationSteps(
     yield { kind: "error", message: failure.message ?? DEFAULT_FAILURE_MESSAGE, delayMs: delay() };
     return;
   }
-  const finalDelay = index === 0 ? behaviour.firstTokenDelayMs : plan.finalText === ""
+  const finalDelay = index === 0
+    ? behaviour.firstTokenDelayMs
+    : plan.finalText === ""
     ? 0
     : behaviour.tokenDelayMs;
   yield { kind: "done", text: plan.finalText, delayMs: finalDelay };

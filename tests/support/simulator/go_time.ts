@@ -14,7 +14,9 @@ export function goTime(epochMs: number): string {
   const subMsNanos = Math.min(999_999, Math.round((epochMs - wholeMs) * 1e6));
   const date = new Date(wholeMs);
   if (Number.isNaN(date.getTime())) {
-    throw new RangeError(`Cannot format ${epochMs} as a time: it is outside the representable range`);
+    throw new RangeError(
+      `Cannot format ${epochMs} as a time: it is outside the representable range`,
+    );
   }
   const base = date.toISOString().slice(0, 19);
   const nanos = date.getUTCMilliseconds() * 1e6 + subMsNanos;

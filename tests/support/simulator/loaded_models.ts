@@ -56,7 +56,9 @@ export class LoadedModels {
   list(now: number): ProcessModel[] {
     const live = [...this.#entries.values()].filter((entry) => entry.expiresAt > now);
     live.sort((a, b) => b.expiresAt - a.expiresAt);
-    return live.map(({ record, expiresAt }) => processModel(record, { expires_at: goTime(expiresAt) }));
+    return live.map(({ record, expiresAt }) =>
+      processModel(record, { expires_at: goTime(expiresAt) })
+    );
   }
 }
 

@@ -41,7 +41,9 @@ export function showRoute(request: RouteRequest, context: RouteContext): Reply {
     name: "string",
     verbose: "boolean",
   });
-  if (!decoded.ok) return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  if (!decoded.ok) {
+    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  }
   const name = stringField(decoded.value, "model") || stringField(decoded.value, "name");
   if (name.trim() === "") return ollamaError(400, "model is required");
   const record = context.catalog.find(name);
@@ -55,7 +57,9 @@ export function deleteRoute(request: RouteRequest, context: RouteContext): Reply
     model: "string",
     name: "string",
   });
-  if (!decoded.ok) return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  if (!decoded.ok) {
+    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  }
   const name = stringField(decoded.value, "model") || stringField(decoded.value, "name");
   if (name.trim() === "") return ollamaError(400, "model is required");
   const record = context.catalog.find(name);
@@ -71,7 +75,9 @@ export function copyRoute(request: RouteRequest, context: RouteContext): Reply {
     source: "string",
     destination: "string",
   });
-  if (!decoded.ok) return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  if (!decoded.ok) {
+    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  }
   const source = stringField(decoded.value, "source");
   const destination = stringField(decoded.value, "destination");
   if (source.trim() === "" || destination.trim() === "") {

@@ -86,7 +86,9 @@ export function nativeGenerationReply(
     return ollamaError(500, failure, behaviour.firstTokenDelayMs);
   }
   const parts = mapParts(generationSteps(plan, behaviour), (step) => {
-    if (step.kind === "error") return textPart(`${goJson({ error: step.message })}\n`, step.delayMs);
+    if (step.kind === "error") {
+      return textPart(`${goJson({ error: step.message })}\n`, step.delayMs);
+    }
     const createdAt = goTime(context.clock());
     const object = step.kind === "token"
       ? nativeObject(kind, plan.model, createdAt, step.text)

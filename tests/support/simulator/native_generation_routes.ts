@@ -41,7 +41,9 @@ const CHAT_FIELDS = {
  */
 export function generateRoute(request: RouteRequest, context: RouteContext): Reply {
   const decoded = decodeRequestJson(request.text, "api.GenerateRequest", GENERATE_FIELDS);
-  if (!decoded.ok) return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  if (!decoded.ok) {
+    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  }
   const body = decoded.value;
   const model = stringField(body, "model");
   if (model.trim() === "") return ollamaError(404, `model '${model}' not found`);
@@ -69,7 +71,9 @@ export function generateRoute(request: RouteRequest, context: RouteContext): Rep
  */
 export function chatRoute(request: RouteRequest, context: RouteContext): Reply {
   const decoded = decodeRequestJson(request.text, "api.ChatRequest", CHAT_FIELDS);
-  if (!decoded.ok) return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  if (!decoded.ok) {
+    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  }
   const body = decoded.value;
   const model = stringField(body, "model");
   if (model.trim() === "") return ollamaError(400, "model is required");

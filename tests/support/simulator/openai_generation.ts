@@ -85,7 +85,11 @@ export function openAiGenerationReply(
  * `done_reason:"load"` object: one chunk with `finish_reason:"load"` (streaming) or a completion
  * with empty text and zero usage.
  */
-export function completionLoadReply(stream: boolean, identity: OpenAiIdentity, model: string): Reply {
+export function completionLoadReply(
+  stream: boolean,
+  identity: OpenAiIdentity,
+  model: string,
+): Reply {
   const usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
   const choice = { text: "", index: 0, finish_reason: "load" };
   if (!stream) {
@@ -154,7 +158,9 @@ class FrameWriter {
         choices: [{ text: text ?? "", index: 0, finish_reason: finishReason }],
         model,
         system_fingerprint: FINGERPRINT,
-        ...(includeUsage ? { usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } } : {}),
+        ...(includeUsage
+          ? { usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } }
+          : {}),
       };
     }
     const delta: Record<string, string> = {};
@@ -204,7 +210,11 @@ function completeObject(
 ): unknown {
   const { plan } = setup;
   const choice = kind === "chat"
-    ? { index: 0, message: { role: "assistant", content: plan.text }, finish_reason: plan.doneReason }
+    ? {
+      index: 0,
+      message: { role: "assistant", content: plan.text },
+      finish_reason: plan.doneReason,
+    }
     : { text: plan.text, index: 0, finish_reason: plan.doneReason };
   return {
     id: identity.id,

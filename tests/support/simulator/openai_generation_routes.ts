@@ -6,18 +6,9 @@
 
 import type { CountedMessage } from "./expected_completion.ts";
 import { setupGeneration } from "./generation_setup.ts";
-import {
-  completionLoadReply,
-  openAiGenerationReply,
-  openAiIdentity,
-} from "./openai_generation.ts";
+import { completionLoadReply, openAiGenerationReply, openAiIdentity } from "./openai_generation.ts";
 import { openaiError, type Reply } from "./reply.ts";
-import {
-  decodeRequestJson,
-  type JsonObject,
-  objectField,
-  stringField,
-} from "./request_json.ts";
+import { decodeRequestJson, type JsonObject, objectField, stringField } from "./request_json.ts";
 import type { RouteContext, RouteRequest } from "./route_types.ts";
 
 const CHAT_FIELDS = {

@@ -36,7 +36,9 @@ const PROGRESS_FIELDS = {
  */
 export function pullRoute(request: RouteRequest, context: RouteContext): Reply {
   const decoded = decodeRequestJson(request.text, "api.PullRequest", PROGRESS_FIELDS);
-  if (!decoded.ok) return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  if (!decoded.ok) {
+    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  }
   const name = nameOf(decoded.value);
   if (name.trim() === "") return ollamaError(400, "model is required");
   const registry = context.options.registry;
@@ -63,7 +65,9 @@ export function pullRoute(request: RouteRequest, context: RouteContext): Reply {
 /** POST /api/push: `retrieving manifest`, per-layer `pushing <12 hex>` progress, `success`. */
 export function pushRoute(request: RouteRequest, context: RouteContext): Reply {
   const decoded = decodeRequestJson(request.text, "api.PushRequest", PROGRESS_FIELDS);
-  if (!decoded.ok) return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  if (!decoded.ok) {
+    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  }
   const name = nameOf(decoded.value);
   if (name.trim() === "") return ollamaError(400, "model is required");
   if (context.catalog.find(name) === undefined) {
@@ -86,7 +90,9 @@ export function createRoute(request: RouteRequest, context: RouteContext): Reply
     from: "string",
     files: "object",
   });
-  if (!decoded.ok) return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  if (!decoded.ok) {
+    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  }
   const name = nameOf(decoded.value);
   if (name.trim() === "") return ollamaError(400, "model is required");
   const from = stringField(decoded.value, "from");

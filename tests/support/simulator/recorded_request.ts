@@ -25,6 +25,7 @@ export class RecordedRequest {
   #status = 0;
   #aborted = false;
   #completed = false;
+  #bytesSent = 0;
   #resolve: () => void = () => {};
 
   /** Records a request; the response fields are filled in as it is answered. */
@@ -64,6 +65,11 @@ export class RecordedRequest {
     return this.#completed;
   }
 
+  /** Response body bytes handed to the HTTP layer so far (it stops growing once aborted). */
+  get bytesSent(): number {
+    return this.#bytesSent;
+  }
+
   /** The body parsed as JSON (throws with the path when it is not JSON). */
   json<T = Record<string, unknown>>(): T {
     try {
@@ -76,6 +82,11 @@ export class RecordedRequest {
   /** Internal: the response headers were produced with `status`. */
   markResponded(status: number): void {
     this.#status = status;
+  }
+
+  /** Internal: `count` more body bytes were written. */
+  markSent(count: number): void {
+    this.#bytesSent += count;
   }
 
   /** Internal: the client went away; production stopped. */

@@ -14,7 +14,7 @@ export const GO_BUFFER_BEFORE_CHUNKING = 2048;
 
 /** One flush of a response body and how long to wait before it. */
 export interface BodyPart {
-  readonly bytes: Uint8Array;
+  readonly bytes: Uint8Array<ArrayBuffer>;
   readonly delayMs: number;
 }
 

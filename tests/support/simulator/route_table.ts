@@ -7,13 +7,7 @@
 import { createBlobRoute, headBlobRoute } from "./blob_routes.ts";
 import { embeddingsRoute, embedRoute, openAiEmbeddingsRoute } from "./embedding_routes.ts";
 import { rootRoute, versionRoute } from "./info_routes.ts";
-import {
-  copyRoute,
-  deleteRoute,
-  psRoute,
-  showRoute,
-  tagsRoute,
-} from "./model_routes.ts";
+import { copyRoute, deleteRoute, psRoute, showRoute, tagsRoute } from "./model_routes.ts";
 import { chatRoute, generateRoute } from "./native_generation_routes.ts";
 import { chatCompletionsRoute, completionsRoute } from "./openai_generation_routes.ts";
 import { openAiModelRoute, openAiModelsRoute } from "./openai_model_routes.ts";

@@ -18,7 +18,7 @@ export interface RouteRequest {
   readonly headers: Headers;
   /** Body decoded as UTF-8 (invalid bytes replaced). */
   readonly text: string;
-  readonly bytes: Uint8Array;
+  readonly bytes: Uint8Array<ArrayBuffer>;
 }
 
 /** Server state and configuration a route may read or change. */

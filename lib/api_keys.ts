@@ -1,0 +1,73 @@
+/**
+ * API keys for the proxy (Ollama itself has none). Keys are kept only as SHA-256 digests and
+ * compared in constant time against every configured key, so neither timing nor logs reveal
+ * them; a key's name is what the metrics and logs show.
+ *
+ * @module
+ */
+
+import { createHash, timingSafeEqual } from "node:crypto";
+
+function digest(text: string): Uint8Array {
+  return createHash("sha256").update(text).digest();
+}
+
+/** A set of named API keys. */
+export class ApiKeys {
+  #entries: { name: string; digest: Uint8Array }[];
+
+  private constructor(entries: { name: string; digest: Uint8Array }[]) {
+    this.#entries = entries;
+  }
+
+  /**
+   * Parses `name:key` pairs separated by commas or new lines (`#` starts a comment line). Throws
+   * an `Error` that names the entry, never the key, when one cannot be used.
+   *
+   * @param text the pairs.
+   * @param options `source` names where they came from, for errors (`API_KEYS`).
+   */
+  static parse(text: string, options: { source: string }): ApiKeys {
+    const entries: { name: string; digest: Uint8Array }[] = [];
+    const names = new Set<string>();
+    const items = text.split(/[\n,]/).map((item) => item.trim())
+      .filter((item) => item !== "" && !item.startsWith("#"));
+    items.forEach((item, index) => {
+      const colon = item.indexOf(":");
+      const where = `Cannot parse ${options.source}: entry ${index + 1}`;
+      if (colon <= 0) throw new Error(`${where} is not of the form name:key`);
+      const name = item.slice(0, colon).trim();
+      const key = item.slice(colon + 1).trim();
+      if (!/^[\w.@-]+$/.test(name)) {
+        throw new Error(`${where} has a name with characters other than letters, digits, _ . @ -`);
+      }
+      if (key.length < 8) {
+        throw new Error(`${where} ("${name}") has a key shorter than 8 characters`);
+      }
+      if (names.has(name)) throw new Error(`${where} repeats the name "${name}"`);
+      names.add(name);
+      entries.push({ name, digest: digest(key) });
+    });
+    if (entries.length === 0) throw new Error(`Cannot parse ${options.source}: it holds no keys`);
+    return new ApiKeys(entries);
+  }
+
+  /** How many keys there are. */
+  get size(): number {
+    return this.#entries.length;
+  }
+
+  /**
+   * Returns the name of the key an `Authorization: Bearer <key>` header carries, or `null`.
+   * Every configured key is compared, in constant time, whatever matches.
+   */
+  identify(authorization: string | null): string | null {
+    const match = authorization === null ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    const presented = digest(match ? match[1]! : "");
+    let found: string | null = null;
+    for (const entry of this.#entries) {
+      if (timingSafeEqual(entry.digest, presented) && match) found = entry.name;
+    }
+    return found;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The part every observed route shares: read the (small) request body for the fields the metrics
+ * need, forward it, and hand Ollama's response back with a tap on its body. Error statuses,
+ * bodies without content and bodies compressed by something in front of Ollama are passed on as
+ * they are, piped natively by Deno, and counted once sent.
+ *
+ * @module
+ */
+
+import { endpointLabel } from "../endpoint_label.ts";
+import { normalizeModelName } from "../model_name.ts";
+import type { RouteContext } from "../routes/route.ts";
+import { type BodyObserver, tapBody } from "../streams/tap_body.ts";
+import { clientResponse } from "./client_response.ts";
+import type { ProxyContext } from "./proxy_context.ts";
+import { RequestObservation } from "./request_observation.ts";
+import { parseJsonObject } from "./request_json.ts";
+import { type ErrorShape, upstreamFailure } from "./upstream_failure.ts";
+
+/** How one observed route differs from the others. */
+export interface ObservedExchangeOptions {
+  /** The request's route context. */
+  readonly route: RouteContext;
+  /** The error body shape of the API. */
+  readonly shape: ErrorShape;
+  /**
+   * Returns a replacement request body (the proxy asks Ollama for something extra), or nothing
+   * to forward the client's bytes unchanged.
+   */
+  readonly rewrite?: ((json: Record<string, unknown>) => Uint8Array | undefined) | undefined;
+  /** Creates the observer of a successful response body. */
+  readonly observe: (
+    observation: RequestObservation,
+    upstream: Response,
+    options: { rewritten: boolean },
+  ) => BodyObserver;
+}
+
+/** Finishes `observation` once the response has been sent (as a disconnect if it was not). */
+export function finishWhenSent(
+  observation: RequestObservation,
+  status: number,
+  completed: Promise<void>,
+): void {
+  completed.then(
+    () => observation.finish(status),
+    () => {
+      observation.fail("client_disconnect");
+      observation.finish(status);
+    },
+  );
+}
+
+/** Proxies one request on an observed route. */
+export async function observedExchange(
+  context: ProxyContext,
+  request: Request,
+  options: ObservedExchangeOptions,
+): Promise<Response> {
+  const { url, start, completed } = options.route;
+  let body: Uint8Array;
+  try {
+    body = await request.bytes();
+  } catch {
+    return new Response(null, { status: 499 });
+  }
+  const json = parseJsonObject(body);
+  const replacement = json && options.rewrite ? options.rewrite(json) : undefined;
+  const observation = new RequestObservation(context.sinks, {
+    method: request.method,
+    path: url.pathname,
+    endpoint: endpointLabel(url.pathname),
+    model: normalizeModelName(json?.model),
+    start,
+    ...(context.clientOf ? { client: context.clientOf(request) } : {}),
+  });
+  let upstream: Response;
+  try {
+    upstream = await context.upstream.forward(request, url, {
+      body: replacement ?? body,
+      clientSignal: request.signal,
+    });
+  } catch (error) {
+    return upstreamFailure(observation, error, {
+      shape: options.shape,
+      logger: context.sinks.logger,
+      clientGone: request.signal.aborted,
+    });
+  }
+  const status = upstream.status;
+  if (status >= 400) observation.fail("upstream_error");
+  const encoded = (upstream.headers.get("content-encoding") ?? "identity") !== "identity";
+  if (!upstream.body || status >= 400 || encoded) {
+    finishWhenSent(observation, status, completed);
+    return clientResponse(upstream, upstream.body);
+  }
+  const observer = options.observe(observation, upstream, { rewritten: replacement !== undefined });
+  return clientResponse(upstream, tapBody(upstream.body, observer));
+}

@@ -1,0 +1,200 @@
+/**
+ * Observes a response of Ollama's OpenAI-compatible API (`/v1/chat/completions`,
+ * `/v1/completions`, `/v1/embeddings`): a Server-Sent Events stream, or one JSON object.
+ *
+ * When the proxy added `stream_options.include_usage` to the client's request (so that token
+ * counts are known), it also takes out of the stream what that option added, so the client gets
+ * exactly the stream it asked for: the usage-only chunk (`"choices":[]`) with its blank line, and
+ * the `usage` member `/v1/completions` puts in every chunk.
+ *
+ * @module
+ */
+
+import { statsFromTail, statsFromUsage } from "./generation_stats.ts";
+import type { RequestObservation } from "./request_observation.ts";
+import type { BodyObserver } from "../streams/tap_body.ts";
+
+const LF = 0x0a;
+const encoder = new TextEncoder();
+const MAX_LINE = 1 << 20;
+
+/** Feeds an OpenAI-style response into a request's observation; optionally strips usage. */
+export class OpenAiStreamObserver implements BodyObserver {
+  #observation: RequestObservation;
+  #status: number;
+  #streaming: boolean;
+  #stripUsage: boolean;
+  #decoder = new TextDecoder();
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #truncated = false;
+  #now = 0;
+  #sawDone = false;
+  #dropBlank = false;
+
+  /**
+   * @param observation the request's record.
+   * @param options `status` sent to the client; `streaming` for an SSE body; `stripUsage` when
+   * the proxy injected `include_usage` and must remove what it added.
+   */
+  constructor(
+    observation: RequestObservation,
+    options: { status: number; streaming: boolean; stripUsage?: boolean },
+  ) {
+    this.#observation = observation;
+    this.#status = options.status;
+    this.#streaming = options.streaming;
+    this.#stripUsage = options.streaming && (options.stripUsage ?? false);
+  }
+
+  /** @inheritdoc */
+  chunk(bytes: Uint8Array, now: number): Uint8Array | void {
+    this.#now = now;
+    const out: Uint8Array[] | null = this.#stripUsage ? [] : null;
+    let start = 0;
+    let lf = bytes.indexOf(LF);
+    while (lf !== -1) {
+      const line = this.#join(bytes.subarray(start, lf + 1));
+      const kept = this.#line(line);
+      if (out && kept) out.push(kept);
+      start = lf + 1;
+      lf = bytes.indexOf(LF, start);
+    }
+    if (start < bytes.length) this.#keep(bytes.subarray(start));
+    if (out) return concat(out);
+  }
+
+  /** @inheritdoc */
+  end(now: number): Uint8Array | void {
+    this.#now = now;
+    let last: Uint8Array | null = null;
+    if (this.#pendingBytes > 0) last = this.#line(this.#join(new Uint8Array(0)));
+    if (this.#streaming && !this.#sawDone && this.#status === 200) {
+      this.#observation.fail("stream_error");
+    }
+    this.#observation.finish(this.#status, now);
+    if (this.#stripUsage) return last ?? new Uint8Array(0);
+  }
+
+  /** @inheritdoc */
+  abort(_reason: unknown, now: number, options: { byClient: boolean }): void {
+    this.#observation.fail(options.byClient ? "client_disconnect" : "stream_error");
+    this.#observation.finish(this.#status, now);
+  }
+
+  #keep(piece: Uint8Array): void {
+    this.#pending.push(piece.slice());
+    this.#pendingBytes += piece.length;
+    // Keep a bounded tail of an over-long line (a huge non-streaming embedding body).
+    while (!this.#stripUsage && this.#pendingBytes - this.#pending[0]!.length >= MAX_LINE) {
+      this.#pendingBytes -= this.#pending.shift()!.length;
+      this.#truncated = true;
+    }
+  }
+
+  #join(tail: Uint8Array): Uint8Array {
+    if (this.#pendingBytes === 0) return tail;
+    this.#pending.push(tail);
+    const line = concat(this.#pending);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return line;
+  }
+
+  /** Observes one raw line (with its line feed); returns the bytes to send on for it. */
+  #line(raw: Uint8Array): Uint8Array | null {
+    const truncated = this.#truncated;
+    this.#truncated = false;
+    let text = this.#decoder.decode(raw);
+    const ending = text.endsWith("\r\n") ? 2 : text.endsWith("\n") ? 1 : 0;
+    text = text.slice(0, text.length - ending);
+    if (!this.#streaming) {
+      this.#object(text, truncated);
+      return raw;
+    }
+    if (text === "") {
+      if (this.#dropBlank) {
+        this.#dropBlank = false;
+        return null;
+      }
+      return raw;
+    }
+    this.#dropBlank = false;
+    if (!text.startsWith("data:")) return raw;
+    const payload = text.slice(text[5] === " " ? 6 : 5);
+    if (payload === "[DONE]") {
+      this.#sawDone = true;
+      return raw;
+    }
+    if (payload.includes('"finish_reason":null') && !payload.includes('"usage"')) {
+      // An ordinary chunk carrying output: recognised without parsing it.
+      this.#observation.output(this.#now);
+      return raw;
+    }
+    return this.#special(raw, text, payload, ending);
+  }
+
+  /** A chunk that ends a choice, carries usage, or reports an error. */
+  #special(raw: Uint8Array, text: string, payload: string, ending: number): Uint8Array | null {
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(payload);
+    } catch {
+      this.#observation.fail("stream_error");
+      return raw;
+    }
+    if (record.error !== undefined) {
+      if (this.#status === 200) this.#observation.fail("stream_error");
+      this.#sawDone = true;
+      return raw;
+    }
+    const usage = statsFromUsage(record.usage);
+    if (usage.promptTokens !== undefined || usage.outputTokens !== undefined) {
+      // /v1/completions sends zero usage in every chunk and the real one last: last wins.
+      this.#observation.stats(usage);
+    }
+    const choices = Array.isArray(record.choices) ? record.choices : [];
+    if (choices.length > 0 && hasOutput(choices[0])) this.#observation.output(this.#now);
+    if (!this.#stripUsage) return raw;
+    if (choices.length === 0) {
+      this.#dropBlank = true;
+      return null;
+    }
+    const stripped = text.replace(/,"usage":\{[^{}]*\}/, "");
+    return stripped === text ? raw : encoder.encode(stripped + (ending === 2 ? "\r\n" : "\n"));
+  }
+
+  #object(text: string, truncated: boolean): void {
+    if (text === "") return;
+    if (truncated) {
+      this.#observation.stats(statsFromTail(text));
+      return;
+    }
+    try {
+      const record = JSON.parse(text) as Record<string, unknown>;
+      if (record.usage !== undefined) this.#observation.stats(statsFromUsage(record.usage));
+    } catch {
+      // Not JSON (an error page from something in front of Ollama): passed on untouched.
+    }
+  }
+}
+
+function hasOutput(choice: unknown): boolean {
+  if (typeof choice !== "object" || choice === null) return false;
+  const record = choice as { delta?: { content?: unknown }; text?: unknown };
+  const content = record.delta?.content ?? record.text;
+  return typeof content === "string" && content !== "";
+}
+
+function concat(pieces: Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+/**
+ * Wraps a route so that it answers only requests with a valid `Authorization: Bearer` key;
+ * others get 401 in the error shape of the API they called (Ollama's or OpenAI's), with a
+ * `WWW-Authenticate` header. The key itself is never logged or exported.
+ *
+ * @module
+ */
+
+import type { ApiKeys } from "../api_keys.ts";
+import { errorBody, type ErrorShape } from "../proxy/upstream_failure.ts";
+import type { RouteHandler } from "./route.ts";
+
+/** Options of {@linkcode authGuard}. */
+export interface AuthGuardOptions {
+  /** The accepted keys. */
+  readonly keys: ApiKeys;
+  /** Called with the name of the key each accepted request carried. */
+  readonly onAccepted?: (request: Request, name: string) => void;
+  /** Called for each rejected request. */
+  readonly onRejected?: (request: Request, url: URL) => void;
+}
+
+/** Returns `route` guarded by `options.keys`. */
+export function authGuard(route: RouteHandler, options: AuthGuardOptions): RouteHandler {
+  return (request, context) => {
+    const name = options.keys.identify(request.headers.get("authorization"));
+    if (name === null) {
+      options.onRejected?.(request, context.url);
+      const shape: ErrorShape = context.url.pathname.startsWith("/v1/") ? "openai" : "ollama";
+      const message = request.headers.has("authorization")
+        ? "unauthorized: the API key is not valid"
+        : "unauthorized: send an API key as Authorization: Bearer <key>";
+      return new Response(
+        errorBody(message, { shape, type: "invalid_request_error", code: "invalid_api_key" }) +
+          "\n",
+        {
+          status: 401,
+          headers: {
+            "content-type": "application/json; charset=utf-8",
+            "www-authenticate": 'Bearer realm="ollama-exporter"',
+          },
+        },
+      );
+    }
+    options.onAccepted?.(request, name);
+    return route(request, context);
+  };
+}

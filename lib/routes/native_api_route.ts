@@ -1,0 +1,26 @@
+/**
+ * Ollama's native endpoints that carry numbers: `POST /api/generate`, `/api/chat` (NDJSON
+ * streams or one JSON object), `/api/embed` and `/api/embeddings` (one JSON object, possibly
+ * tens of megabytes). Forwarded unchanged; the response observed on its way back.
+ *
+ * @module
+ */
+
+import { NativeStreamObserver } from "../proxy/native_stream_observer.ts";
+import { observedExchange } from "../proxy/observed_exchange.ts";
+import type { ProxyContext } from "../proxy/proxy_context.ts";
+import type { RouteHandler } from "./route.ts";
+
+/** Creates the observed route for Ollama's native API. */
+export function nativeApiRoute(context: ProxyContext): RouteHandler {
+  return (request, route) =>
+    observedExchange(context, request, {
+      route,
+      shape: "ollama",
+      observe: (observation, upstream) =>
+        new NativeStreamObserver(observation, {
+          status: upstream.status,
+          streaming: (upstream.headers.get("content-type") ?? "").includes("ndjson"),
+        }),
+    });
+}

@@ -1,0 +1,365 @@
+/**
+ * A faithful stand-in for an Ollama server, for tests of the exporter: Ollama's routes and wire
+ * formats (native NDJSON and OpenAI-compatible SSE), deterministic answers whose token counts
+ * and durations tests can compute in advance, and knobs for delays, split writes, mid-stream
+ * failures and foreign Host headers. It records every request and notices clients that go away.
+ *
+ * Run standalone: `deno run --allow-net tests/support/ollama_simulator.ts --port 11434`.
+ *
+ * @module
+ */
+
+import { abortableSleep } from "./simulator/abortable_sleep.ts";
+import { isAllowedHost } from "./simulator/allowed_host.ts";
+import { createBodyStream } from "./simulator/body_stream.ts";
+import { corsDecision } from "./simulator/cors_policy.ts";
+import {
+  type CountedMessage,
+  type ExpectedCompletion,
+  expectedCompletion,
+} from "./simulator/expected_completion.ts";
+import { type ExpectedEmbedding, expectedEmbedding } from "./simulator/expected_embedding.ts";
+import { LoadedModels } from "./simulator/loaded_models.ts";
+import { ModelCatalog } from "./simulator/model_catalog.ts";
+import { RecordedRequest } from "./simulator/recorded_request.ts";
+import { emptyReply, fixedReply, ollamaError, type Reply } from "./simulator/reply.ts";
+import { matchRoute } from "./simulator/route_table.ts";
+import type { RouteContext } from "./simulator/route_types.ts";
+import { runSimulatorCli } from "./simulator/simulator_cli.ts";
+import {
+  type ResolvedOptions,
+  resolveOptions,
+  type SimulatorOptions,
+} from "./simulator/simulator_options.ts";
+
+export { RecordedRequest } from "./simulator/recorded_request.ts";
+export {
+  type CountedMessage,
+  countPromptTokens,
+  DEFAULT_RESPONSE_TOKENS,
+  type ExpectedCompletion,
+  expectedCompletion,
+  type ExpectedCompletionOptions,
+  MESSAGE_TOKENS,
+  TEMPLATE_TOKENS,
+} from "./simulator/expected_completion.ts";
+export {
+  EMBED_EXTRA_TOKENS,
+  type ExpectedEmbedding,
+  expectedEmbedding,
+  type ExpectedEmbeddingOptions,
+  modelDimensions,
+} from "./simulator/expected_embedding.ts";
+export { RESPONSE_TOKENS, responseTokens } from "./simulator/response_tokens.ts";
+export { DEFAULT_TIMINGS, type Timings } from "./simulator/timings.ts";
+export type { LoadedModelSpec } from "./simulator/loaded_models.ts";
+export {
+  DEFAULT_FAILURE_MESSAGE,
+  DEFAULT_MODELS,
+  DEFAULT_VERSION,
+  type MidStreamFailure,
+  type SimulatorOptions,
+  type SplitMode,
+} from "./simulator/simulator_options.ts";
+export { goJson } from "./simulator/go_json.ts";
+
+const DECODER = new TextDecoder();
+
+/** A simulated Ollama server on 127.0.0.1. Start with {@link OllamaSimulator.start}. */
+export class OllamaSimulator {
+  /** `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** The port it listens on. */
+  readonly port: number;
+  /** Every request received, in arrival order (empty in `fast` mode). Clear with `length = 0`. */
+  readonly requests: RecordedRequest[] = [];
+  #server: Deno.HttpServer<Deno.NetAddr>;
+  #options: ResolvedOptions;
+  #catalog: ModelCatalog;
+  #loaded = new LoadedModels();
+  #blobs = new Set<string>();
+  #closing = new AbortController();
+  #inFlight = new Set<Promise<void>>();
+  #sequence = 0;
+  #closed: Promise<void> | undefined;
+
+  private constructor(options: ResolvedOptions) {
+    this.#options = options;
+    this.#catalog = new ModelCatalog(options.models);
+    try {
+      this.#server = Deno.serve(
+        { hostname: "127.0.0.1", port: options.port, onListen: () => {} },
+        (request) => this.#handle(request),
+      );
+    } catch (error) {
+      throw new Error(
+        `Cannot start the Ollama simulator on 127.0.0.1:${options.port}: ${
+          (error as Error).message
+        }`,
+        { cause: error },
+      );
+    }
+    this.port = this.#server.addr.port;
+    this.url = `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts a simulator listening on 127.0.0.1 (a random port unless `port` is given). */
+  static start(options: SimulatorOptions = {}): Promise<OllamaSimulator> {
+    try {
+      return Promise.resolve(new OllamaSimulator(resolveOptions(options)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Number of requests received since start, recorded or not. */
+  get requestCount(): number {
+    return this.#sequence;
+  }
+
+  /**
+   * Changes behaviour for the requests that arrive from now on (a response already under way
+   * keeps the options it started with). `models` replaces the installed models.
+   */
+  configure(options: Partial<SimulatorOptions>): void {
+    this.#options = resolveOptions(options, this.#options);
+    if (options.models !== undefined) this.#catalog.replace(options.models);
+  }
+
+  /**
+   * The exact answer this simulator, as configured now, gives to a generation of `model` for
+   * `input` (prompt string or chat messages); see {@link expectedCompletion}.
+   */
+  expectedCompletion(
+    model: string,
+    input: string | readonly CountedMessage[],
+    options: { readonly numPredict?: number; readonly system?: string } = {},
+  ): ExpectedCompletion {
+    return expectedCompletion(model, input, {
+      ...options,
+      responseTokens: this.#options.responseTokens,
+      timings: this.#options.timings,
+      lastTokenInFinalChunk: this.#options.lastTokenInFinalChunk,
+    });
+  }
+
+  /** The exact embeddings this simulator, as configured now, returns; see {@link expectedEmbedding}. */
+  expectedEmbedding(
+    model: string,
+    input: string | readonly string[],
+    options: { readonly dimensions?: number } = {},
+  ): ExpectedEmbedding {
+    return expectedEmbedding(model, input, {
+      ...options,
+      timings: this.#options.timings,
+      ...(this.#options.embedDimensions === undefined
+        ? {}
+        : { embedDimensions: this.#options.embedDimensions }),
+    });
+  }
+
+  /** Resolves once every response under way has finished (completed, aborted or cut). */
+  async settled(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
+  }
+
+  /**
+   * Stops listening, ends every response under way where it is (pending delays are cut) and
+   * waits for the server to shut down. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing.abort();
+      await this.#server.shutdown();
+      await this.settled();
+    })();
+    return this.#closed;
+  }
+
+  async #handle(request: Request): Promise<Response> {
+    const options = this.#options;
+    const receivedAt = options.now();
+    const sequence = ++this.#sequence;
+    const url = new URL(request.url);
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = new Uint8Array(await request.arrayBuffer());
+    } catch {
+      bytes = new Uint8Array();
+    }
+    const text = DECODER.decode(bytes);
+    const record = new RecordedRequest({
+      method: request.method,
+      path: url.pathname,
+      query: url.search,
+      headers: new Headers(request.headers),
+      body: text,
+      bodyBytes: bytes.length,
+      receivedAt,
+    });
+    if (!options.fast) this.requests.push(record);
+    this.#inFlight.add(record.finished);
+    record.finished.then(() => this.#inFlight.delete(record.finished));
+    const context: RouteContext = {
+      options,
+      catalog: this.#catalog,
+      loaded: this.#loaded,
+      blobs: this.#blobs,
+      receivedAt,
+      sequence,
+      clock: options.fast ? () => receivedAt : options.now,
+    };
+    let reply: Reply;
+    try {
+      reply = await this.#dispatch(request, url, { bytes, text }, context);
+    } catch (error) {
+      reply = ollamaError(500, `the simulator failed: ${(error as Error).message}`);
+    }
+    return await this.#respond(reply, request, record, options);
+  }
+
+  async #dispatch(
+    request: Request,
+    url: URL,
+    body: { readonly bytes: Uint8Array<ArrayBuffer>; readonly text: string },
+    context: RouteContext,
+  ): Promise<Reply> {
+    const { options } = context;
+    let corsHeaders: Readonly<Record<string, string>> = {};
+    if (options.rejectForeignOrigin) {
+      const cors = corsDecision(request.method, request.headers, options.allowedOrigins);
+      if (cors.kind === "reject") return emptyReply(403);
+      if (cors.kind === "preflight") return emptyReply(204, { ...cors.headers });
+      if (cors.kind === "allow") corsHeaders = cors.headers;
+    }
+    if (options.rejectForeignHost && !isAllowedHost(request.headers.get("host"))) {
+      return emptyReply(403);
+    }
+    const path = url.pathname;
+    const match = matchRoute(request.method, path);
+    let reply: Reply;
+    if (match.kind === "not-found") {
+      reply = fixedReply(404, "text/plain", "404 page not found");
+    } else if (match.kind === "wrong-method") {
+      const notAllowed = fixedReply(405, "text/plain", "405 method not allowed");
+      reply = { ...notAllowed, headers: { ...notAllowed.headers, allow: match.allow } };
+    } else {
+      reply = await match.handler({
+        method: request.method,
+        path,
+        params: match.params,
+        headers: request.headers,
+        text: body.text,
+        bytes: body.bytes,
+      }, context);
+    }
+    return Object.keys(corsHeaders).length === 0
+      ? reply
+      : { ...reply, headers: { ...reply.headers, ...corsHeaders } };
+  }
+
+  async #respond(
+    reply: Reply,
+    request: Request,
+    record: RecordedRequest,
+    options: ResolvedOptions,
+  ): Promise<Response> {
+    const { status } = reply;
+    const headers = new Headers(reply.headers);
+    const parts = reply.parts?.[Symbol.iterator]();
+    const bodyOptions = {
+      split: options.split,
+      seed: options.seed,
+      splitDelayMs: options.splitDelayMs,
+      fast: options.fast,
+      closing: this.#closing.signal,
+    };
+    const events = {
+      onWrite: (count: number) => record.markSent(count),
+      onAbort: () => record.markAborted(),
+      onEnd: () => record.markEnded(!this.#closing.signal.aborted),
+    };
+    if (parts === undefined) {
+      record.markResponded(status);
+      record.markEnded(true);
+      return new Response(null, { status, headers });
+    }
+    if (reply.framing === "length") {
+      let delayMs = 0;
+      const chunks: Uint8Array<ArrayBuffer>[] = [];
+      for (let next = parts.next(); next.done !== true; next = parts.next()) {
+        delayMs += next.value.delayMs;
+        chunks.push(next.value.bytes);
+      }
+      const bytes = concat(chunks);
+      const wait = await this.#waitBeforeHeaders(delayMs, request, options);
+      if (wait !== "ready") return this.#gone(wait, record);
+      headers.set("content-length", String(bytes.length));
+      record.markResponded(status);
+      if (request.method === "HEAD" || options.split === "line" || options.fast) {
+        if (request.method !== "HEAD") record.markSent(bytes.length);
+        record.markEnded(true);
+        return new Response(bytes, { status, headers });
+      }
+      const stream = createBodyStream(bytes, [][Symbol.iterator](), bodyOptions, events);
+      return new Response(stream, { status, headers });
+    }
+    const first = parts.next();
+    if (first.done === true) {
+      record.markResponded(status);
+      record.markEnded(true);
+      return new Response(new ReadableStream({ start: (c) => c.close() }), { status, headers });
+    }
+    const wait = await this.#waitBeforeHeaders(first.value.delayMs, request, options);
+    if (wait !== "ready") {
+      parts.return?.();
+      return this.#gone(wait, record);
+    }
+    record.markResponded(status);
+    const stream = createBodyStream(first.value.bytes, parts, bodyOptions, events);
+    return new Response(stream, { status, headers });
+  }
+
+  /**
+   * Waits before sending headers. Only here is `request.signal` read (Deno then prints a
+   * one-time notice about its legacy abort behaviour): it is the only way to notice a client
+   * that leaves before the first byte.
+   */
+  async #waitBeforeHeaders(
+    ms: number,
+    request: Request,
+    options: ResolvedOptions,
+  ): Promise<"ready" | "client-gone" | "closing"> {
+    if (ms <= 0 || options.fast) return "ready";
+    const closing = this.#closing.signal;
+    if (closing.aborted) return "closing";
+    const slept = await abortableSleep(ms, AbortSignal.any([request.signal, closing]));
+    if (slept) return "ready";
+    return closing.aborted ? "closing" : "client-gone";
+  }
+
+  #gone(kind: "client-gone" | "closing", record: RecordedRequest): Response {
+    if (kind === "client-gone") {
+      record.markAborted();
+      return new Response(null, { status: 499 });
+    }
+    record.markEnded(false);
+    return new Response(null, { status: 503 });
+  }
+}
+
+function concat(chunks: readonly Uint8Array<ArrayBuffer>[]): Uint8Array<ArrayBuffer> {
+  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
+  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const result = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    result.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return result;
+}
+
+if (import.meta.main) {
+  Deno.exitCode = await runSimulatorCli(Deno.args, (options) => OllamaSimulator.start(options));
+}
