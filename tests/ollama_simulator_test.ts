@@ -881,6 +881,23 @@ Deno.test("/v1/completions streaming with include_usage: zero usage on every chu
   });
 });
 
+Deno.test("/v1/completions with an empty prompt answers Ollama's load response", async () => {
+  await withSimulator({}, async (sim) => {
+    const streamed = await post(sim, "/v1/completions", {
+      model: "llama3.2",
+      prompt: "",
+      stream: true,
+    });
+    const frames = sseData(await streamed.text());
+    assert.equal(frames.length, 2);
+    assert.equal(JSON.parse(frames[0] ?? "").choices[0].finish_reason, "load");
+    const whole = await (await post(sim, "/v1/completions", { model: "llama3.2", prompt: "" }))
+      .json();
+    assert.equal(whole.choices[0].finish_reason, "load");
+    assert.deepEqual(whole.usage, { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+  });
+});
+
 Deno.test("openai errors: unknown model 404 not_found_error, empty messages 400", async () => {
   await withSimulator({}, async (sim) => {
     const client = openai(sim);
@@ -1080,6 +1097,8 @@ Deno.test("requests are recorded with method, path, query, headers and body", as
     assert.equal(generate?.json()["prompt"], "hi");
     assert.equal(generate?.completed, true);
     assert.equal(generate?.aborted, false);
+    assert.equal(generate?.status, 200);
+    assert.ok((generate?.bytesSent ?? 0) > 8 * 90, "every byte of the body is counted");
     assert.equal(sim.requestCount, 2);
     sim.requests.length = 0;
     assert.equal(sim.requests.length, 0);

@@ -144,18 +144,19 @@ export class RequestObservation {
 
   #recordStats(model: string, client: string[], stats: GenerationStats): void {
     const metrics = this.#sinks.metrics;
-    const ns = 1e-9;
+    // Dividing by an exact power of ten keeps `_sum` equal to Ollama's number in seconds.
+    const ns = 1e9;
     if (stats.totalDurationNs !== undefined) {
-      metrics.totalDuration.labels(model).observe(stats.totalDurationNs * ns);
+      metrics.totalDuration.labels(model).observe(stats.totalDurationNs / ns);
     }
     if (stats.loadDurationNs !== undefined) {
-      metrics.loadDuration.labels(model).observe(stats.loadDurationNs * ns);
+      metrics.loadDuration.labels(model).observe(stats.loadDurationNs / ns);
     }
     if (stats.promptEvalDurationNs !== undefined) {
-      metrics.promptEvalDuration.labels(model).observe(stats.promptEvalDurationNs * ns);
+      metrics.promptEvalDuration.labels(model).observe(stats.promptEvalDurationNs / ns);
     }
     if (stats.evalDurationNs !== undefined) {
-      metrics.evalDuration.labels(model).observe(stats.evalDurationNs * ns);
+      metrics.evalDuration.labels(model).observe(stats.evalDurationNs / ns);
     }
     if (stats.doneReason === "load" || stats.doneReason === "unload") {
       metrics.loadRequests.labels(model, stats.doneReason).inc();
@@ -168,12 +169,12 @@ export class RequestObservation {
     }
     if (stats.outputTokens && stats.evalDurationNs) {
       metrics.tokensPerSecond.labels(model).observe(
-        stats.outputTokens / (stats.evalDurationNs * ns),
+        stats.outputTokens / (stats.evalDurationNs / ns),
       );
     }
     if (stats.promptTokens && stats.promptEvalDurationNs) {
       metrics.promptTokensPerSecond.labels(model).observe(
-        stats.promptTokens / (stats.promptEvalDurationNs * ns),
+        stats.promptTokens / (stats.promptEvalDurationNs / ns),
       );
     }
   }

@@ -18,13 +18,16 @@ export class ExporterHarness {
   readonly url: string;
   readonly logs: string[];
   #server: Deno.HttpServer<Deno.NetAddr>;
+  #token: string;
 
   private constructor(
     simulator: OllamaSimulator,
     exporter: Exporter,
     server: Deno.HttpServer<Deno.NetAddr>,
     logs: string[],
+    token: string,
   ) {
+    this.#token = token;
     this.simulator = simulator;
     this.exporter = exporter;
     this.#server = server;
@@ -53,18 +56,31 @@ export class ExporterHarness {
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       exporter.handler,
     );
-    return new ExporterHarness(simulator, exporter, server, logs);
+    return new ExporterHarness(simulator, exporter, server, logs, config.metricsToken);
   }
 
   /** Scrapes `/metrics` and parses it. */
   async scrape(): Promise<Map<string, number>> {
-    const response = await fetch(`${this.url}/metrics`);
+    const token = this.#token;
+    const response = await fetch(`${this.url}/metrics`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    if (!response.ok) throw new Error(`Cannot scrape: HTTP ${response.status}`);
     return parseExposition(await response.text());
   }
 
   /** One series' value from a fresh scrape. */
   async value(name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
     return sample(await this.scrape(), name, labels);
+  }
+
+  /** One series' value from an earlier scrape. */
+  valueIn(
+    samples: Map<string, number>,
+    name: string,
+    labels: Record<string, string> = {},
+  ): number | undefined {
+    return sample(samples, name, labels);
   }
 
   /** Waits until no request is in flight (the metrics of finished streams are recorded). */

@@ -13,16 +13,16 @@ import { abortableSleep } from "./simulator/abortable_sleep.ts";
 import { isAllowedHost } from "./simulator/allowed_host.ts";
 import { createBodyStream } from "./simulator/body_stream.ts";
 import { corsDecision } from "./simulator/cors_policy.ts";
-import {
-  type CountedMessage,
-  type ExpectedCompletion,
-  expectedCompletion,
-} from "./simulator/expected_completion.ts";
+import { emptyReply } from "./simulator/empty_reply.ts";
+import { type ExpectedCompletion, expectedCompletion } from "./simulator/expected_completion.ts";
 import { type ExpectedEmbedding, expectedEmbedding } from "./simulator/expected_embedding.ts";
+import { fixedReply } from "./simulator/fixed_reply.ts";
 import { LoadedModels } from "./simulator/loaded_models.ts";
 import { ModelCatalog } from "./simulator/model_catalog.ts";
+import { ollamaError } from "./simulator/ollama_error.ts";
+import type { CountedMessage } from "./simulator/prompt_tokens.ts";
 import { RecordedRequest } from "./simulator/recorded_request.ts";
-import { emptyReply, fixedReply, ollamaError, type Reply } from "./simulator/reply.ts";
+import type { Reply } from "./simulator/reply.ts";
 import { matchRoute } from "./simulator/route_table.ts";
 import type { RouteContext } from "./simulator/route_types.ts";
 import { runSimulatorCli } from "./simulator/simulator_cli.ts";
@@ -34,22 +34,25 @@ import {
 
 export { RecordedRequest } from "./simulator/recorded_request.ts";
 export {
-  type CountedMessage,
-  countPromptTokens,
+  type CompletionMetrics,
   DEFAULT_RESPONSE_TOKENS,
   type ExpectedCompletion,
   expectedCompletion,
   type ExpectedCompletionOptions,
+} from "./simulator/expected_completion.ts";
+export {
+  type CountedMessage,
+  countPromptTokens,
   MESSAGE_TOKENS,
   TEMPLATE_TOKENS,
-} from "./simulator/expected_completion.ts";
+} from "./simulator/prompt_tokens.ts";
 export {
   EMBED_EXTRA_TOKENS,
   type ExpectedEmbedding,
   expectedEmbedding,
   type ExpectedEmbeddingOptions,
-  modelDimensions,
 } from "./simulator/expected_embedding.ts";
+export { modelDimensions } from "./simulator/model_dimensions.ts";
 export { RESPONSE_TOKENS, responseTokens } from "./simulator/response_tokens.ts";
 export { DEFAULT_TIMINGS, type Timings } from "./simulator/timings.ts";
 export type { LoadedModelSpec } from "./simulator/loaded_models.ts";
@@ -119,7 +122,8 @@ export class OllamaSimulator {
 
   /**
    * Changes behaviour for the requests that arrive from now on (a response already under way
-   * keeps the options it started with). `models` replaces the installed models.
+   * keeps the options it started with). `models` replaces the installed models; `port` is
+   * ignored (it is fixed at start).
    */
   configure(options: Partial<SimulatorOptions>): void {
     this.#options = resolveOptions(options, this.#options);
@@ -213,7 +217,7 @@ export class OllamaSimulator {
     try {
       reply = await this.#dispatch(request, url, { bytes, text }, context);
     } catch (error) {
-      reply = ollamaError(500, `the simulator failed: ${(error as Error).message}`);
+      reply = ollamaError(500, `the simulator could not answer: ${(error as Error).message}`);
     }
     return await this.#respond(reply, request, record, options);
   }
@@ -227,7 +231,9 @@ export class OllamaSimulator {
     const { options } = context;
     let corsHeaders: Readonly<Record<string, string>> = {};
     if (options.rejectForeignOrigin) {
-      const cors = corsDecision(request.method, request.headers, options.allowedOrigins);
+      const cors = corsDecision(request.method, request.headers, {
+        allowedOrigins: options.allowedOrigins,
+      });
       if (cors.kind === "reject") return emptyReply(403);
       if (cors.kind === "preflight") return emptyReply(204, { ...cors.headers });
       if (cors.kind === "allow") corsHeaders = cors.headers;
@@ -239,9 +245,9 @@ export class OllamaSimulator {
     const match = matchRoute(request.method, path);
     let reply: Reply;
     if (match.kind === "not-found") {
-      reply = fixedReply(404, "text/plain", "404 page not found");
+      reply = fixedReply(404, "404 page not found", { contentType: "text/plain" });
     } else if (match.kind === "wrong-method") {
-      const notAllowed = fixedReply(405, "text/plain", "405 method not allowed");
+      const notAllowed = fixedReply(405, "405 method not allowed", { contentType: "text/plain" });
       reply = { ...notAllowed, headers: { ...notAllowed.headers, allow: match.allow } };
     } else {
       reply = await match.handler({
@@ -273,11 +279,11 @@ export class OllamaSimulator {
       splitDelayMs: options.splitDelayMs,
       fast: options.fast,
       closing: this.#closing.signal,
-    };
-    const events = {
-      onWrite: (count: number) => record.markSent(count),
-      onAbort: () => record.markAborted(),
-      onEnd: () => record.markEnded(!this.#closing.signal.aborted),
+      events: {
+        onWrite: (count: number) => record.markSent(count),
+        onAbort: () => record.markAborted(),
+        onEnd: () => record.markEnded(!this.#closing.signal.aborted),
+      },
     };
     if (parts === undefined) {
       record.markResponded(status);
@@ -301,7 +307,7 @@ export class OllamaSimulator {
         record.markEnded(true);
         return new Response(bytes, { status, headers });
       }
-      const stream = createBodyStream(bytes, [][Symbol.iterator](), bodyOptions, events);
+      const stream = createBodyStream(bytes, [][Symbol.iterator](), bodyOptions);
       return new Response(stream, { status, headers });
     }
     const first = parts.next();
@@ -316,7 +322,7 @@ export class OllamaSimulator {
       return this.#gone(wait, record);
     }
     record.markResponded(status);
-    const stream = createBodyStream(first.value.bytes, parts, bodyOptions, events);
+    const stream = createBodyStream(first.value.bytes, parts, bodyOptions);
     return new Response(stream, { status, headers });
   }
 

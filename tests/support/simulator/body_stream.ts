@@ -14,7 +14,7 @@ import type { SplitMode } from "./simulator_options.ts";
 /** Largest write of the `random` split, in bytes. */
 export const MAX_RANDOM_PIECE = 32;
 
-/** How the body is written. */
+/** How the body is written, and who hears about it. */
 export interface BodyStreamOptions {
   readonly split: SplitMode;
   readonly seed: number;
@@ -23,6 +23,8 @@ export interface BodyStreamOptions {
   readonly fast: boolean;
   /** Aborts when the simulator closes: the body then ends where it is. */
   readonly closing: AbortSignal;
+  /** Progress callbacks. */
+  readonly events: BodyStreamEvents;
 }
 
 /** `onWrite` for every write; then exactly one of `onAbort` and `onEnd`, once. */
@@ -45,8 +47,8 @@ export function createBodyStream(
   first: Uint8Array<ArrayBuffer>,
   rest: Iterator<BodyPart>,
   options: BodyStreamOptions,
-  events: BodyStreamEvents,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
+  const { events } = options;
   const split = options.fast ? "line" : options.split;
   const random = seededRandom(options.seed);
   const stop = new AbortController();

@@ -60,12 +60,18 @@ export type CorsDecision =
   /** Allowed request: run the route and add these headers. */
   | { readonly kind: "allow"; readonly headers: Readonly<Record<string, string>> };
 
-/** Decides what Ollama's CORS layer does with a request from its method and headers. */
+/**
+ * Decides what Ollama's CORS layer does with a request from its method and headers: allowed are
+ * Ollama's default origins (localhost, 127.0.0.1, 0.0.0.0 on any port, app://, file://,
+ * tauri://, vscode-webview://, vscode-file://, browser extensions) and `allowedOrigins`
+ * (like `OLLAMA_ORIGINS`, `*` wildcards allowed).
+ */
 export function corsDecision(
   method: string,
   headers: Headers,
-  extraOrigins: readonly string[],
+  options: { readonly allowedOrigins: readonly string[] },
 ): CorsDecision {
+  const extraOrigins = options.allowedOrigins;
   const origin = headers.get("origin");
   if (origin === null || origin === "") return { kind: "none" };
   const host = headers.get("host") ?? "";
@@ -86,8 +92,7 @@ export function corsDecision(
   return { kind: "allow", headers: { "access-control-allow-origin": origin, "vary": "Origin" } };
 }
 
-/** True when `origin` matches Ollama's default origins, `extraOrigins` or a browser extension. */
-export function isAllowedOrigin(origin: string, extraOrigins: readonly string[]): boolean {
+function isAllowedOrigin(origin: string, extraOrigins: readonly string[]): boolean {
   if (BROWSER_EXTENSIONS.some((prefix) => origin.startsWith(prefix))) return true;
   return [...DEFAULT_ALLOWED_ORIGINS, ...extraOrigins].some((pattern) =>
     matchesPattern(origin, pattern.trim())

@@ -5,8 +5,10 @@
  * @module
  */
 
-import { COMPONENT_TEXT, componentIndex } from "./expected_embedding.ts";
-import { fixedReply, type Reply, streamReply, textPart } from "./reply.ts";
+import { COMPONENT_TEXT, componentIndex } from "./embedding_components.ts";
+import { fixedReply } from "./fixed_reply.ts";
+import { type Reply, textPart } from "./reply.ts";
+import { streamReply } from "./stream_reply.ts";
 import { stringHash } from "./string_hash.ts";
 
 /** Size of one write of a streamed embedding body. */
@@ -28,22 +30,21 @@ export interface VectorLayout {
 
 /**
  * Replies with the document `layout` describes, holding one vector of `dimensions` components
- * per input. Small documents are one write (with Content-Length up to 2048 bytes, as Go frames
- * it); large ones are chunked in {@link EMBEDDING_PART_BYTES} writes produced on demand.
+ * per input, after `delayMs`. Small documents are one write (with Content-Length up to 2048
+ * bytes, as Go frames it); large ones are chunked in {@link EMBEDDING_PART_BYTES} writes
+ * produced on demand.
  */
 export function embeddingReply(
-  contentType: string,
   inputs: readonly string[],
-  dimensions: number,
   layout: VectorLayout,
-  delayMs: number,
+  options: { readonly contentType: string; readonly dimensions: number; readonly delayMs: number },
 ): Reply {
+  const { contentType, dimensions, delayMs } = options;
   const parts = embeddingText(inputs, dimensions, layout);
   if (inputs.length * dimensions <= 256) {
-    return fixedReply(200, contentType, [...parts].join(""), { delayMs });
+    return fixedReply(200, [...parts].join(""), { contentType, delayMs });
   }
   return streamReply(
-    200,
     contentType,
     (function* () {
       let first = true;

@@ -5,20 +5,10 @@
  * @module
  */
 
+import { type CountedMessage, countPromptTokens } from "./prompt_tokens.ts";
 import { responseTokens } from "./response_tokens.ts";
 import { resolveTimings, type Timings } from "./timings.ts";
-import { wordCount } from "./word_count.ts";
 
-/** A chat message as far as counting is concerned. */
-export interface CountedMessage {
-  readonly role?: string;
-  readonly content?: string | null;
-}
-
-/** Fixed prompt-template overhead added to every generation's `prompt_eval_count`. */
-export const TEMPLATE_TOKENS = 10;
-/** Per-message overhead (role markers) added for each chat message. */
-export const MESSAGE_TOKENS = 4;
 /** Natural answer length in tokens when `num_predict` is not given. */
 export const DEFAULT_RESPONSE_TOKENS = 8;
 
@@ -68,22 +58,6 @@ export interface ExpectedCompletion {
     readonly completion_tokens: number;
     readonly total_tokens: number;
   };
-}
-
-/**
- * Counts prompt tokens: {@link TEMPLATE_TOKENS} plus, for a prompt string, its words and the
- * words of `system`; for chat messages, {@link MESSAGE_TOKENS} plus the words of each message.
- */
-export function countPromptTokens(
-  input: string | readonly CountedMessage[],
-  options: { readonly system?: string } = {},
-): number {
-  if (typeof input === "string") {
-    return TEMPLATE_TOKENS + wordCount(options.system ?? "") + wordCount(input);
-  }
-  let count = TEMPLATE_TOKENS;
-  for (const message of input) count += MESSAGE_TOKENS + wordCount(message.content ?? "");
-  return count;
 }
 
 /**

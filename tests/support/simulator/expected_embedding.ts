@@ -4,31 +4,14 @@
  * @module
  */
 
-import { modelKey } from "./model_name.ts";
+import { componentIndex, COMPONENTS } from "./embedding_components.ts";
+import { modelDimensions } from "./model_dimensions.ts";
 import { stringHash } from "./string_hash.ts";
 import { resolveTimings, type Timings } from "./timings.ts";
 import { wordCount } from "./word_count.ts";
 
 /** Tokens added to every embedded input (BOS and EOS) on top of its words. */
 export const EMBED_EXTRA_TOKENS = 2;
-
-/** Embedding length of each default model; any other model gets 768. */
-const MODEL_DIMENSIONS: Readonly<Record<string, number>> = {
-  "llama3.2:latest": 3072,
-  "qwen2.5:0.5b": 896,
-  "nomic-embed-text:latest": 768,
-};
-
-/** Fallback embedding length of a model the simulator has no spec for. */
-export const DEFAULT_EMBED_DIMENSIONS = 768;
-
-/**
- * Every embedding component is one of these 129 numbers, `k/64` for `k` in -64..64: exact in
- * float32 and float64, so Go's float32 formatting and JavaScript's agree byte for byte.
- */
-const COMPONENTS: readonly number[] = Array.from({ length: 129 }, (_, k) => (k - 64) / 64);
-/** {@link COMPONENTS} as JSON text, for writing huge vectors without formatting numbers. */
-export const COMPONENT_TEXT: readonly string[] = COMPONENTS.map((v) => JSON.stringify(v));
 
 /** Knobs of the computed embedding; the simulator passes its own configuration here. */
 export interface ExpectedEmbeddingOptions {
@@ -63,17 +46,6 @@ export interface ExpectedEmbedding {
   readonly usage: { readonly prompt_tokens: number; readonly total_tokens: number };
 }
 
-/** Embedding length the simulator uses for `model` (before `dimensions` truncation). */
-export function modelDimensions(model: string, embedDimensions?: number): number {
-  if (embedDimensions !== undefined) return embedDimensions;
-  return MODEL_DIMENSIONS[modelKey(model)] ?? DEFAULT_EMBED_DIMENSIONS;
-}
-
-/** Index into {@link COMPONENTS} / {@link COMPONENT_TEXT} of component `j` for an input hash. */
-export function componentIndex(inputHash: number, j: number): number {
-  return ((Math.imul(j + 1, 0x9e3779b1) ^ inputHash) >>> 0) % COMPONENTS.length;
-}
-
 /**
  * Computes the embeddings of `input` (a string or a list of strings, as /api/embed takes them).
  *
@@ -92,7 +64,7 @@ export function expectedEmbedding(
   options: ExpectedEmbeddingOptions = {},
 ): ExpectedEmbedding {
   const inputs = typeof input === "string" ? (input === "" ? [] : [input]) : [...input];
-  const full = modelDimensions(model, options.embedDimensions);
+  const full = modelDimensions(model, { embedDimensions: options.embedDimensions });
   const dimensions = options.dimensions !== undefined && options.dimensions > 0 &&
       options.dimensions < full
     ? options.dimensions

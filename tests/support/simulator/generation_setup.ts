@@ -4,20 +4,17 @@
  * @module
  */
 
-import {
-  type CountedMessage,
-  type ExpectedCompletion,
-  expectedCompletion,
-} from "./expected_completion.ts";
-import type { GenerationBehaviour } from "./generation_steps.ts";
-import type { ModelRecord } from "./model_catalog.ts";
+import type { ModelRecord } from "./describe_model.ts";
+import { type ExpectedCompletion, expectedCompletion } from "./expected_completion.ts";
+import { type GenerationTimeline, generationTimeline } from "./generation_timeline.ts";
+import type { CountedMessage } from "./prompt_tokens.ts";
 import type { RouteContext } from "./route_types.ts";
 
 /** A generation ready to be written. */
 export interface GenerationSetup {
   readonly record: ModelRecord;
   readonly plan: ExpectedCompletion;
-  readonly behaviour: GenerationBehaviour;
+  readonly timeline: GenerationTimeline;
 }
 
 /** What a generation asks for. */
@@ -38,7 +35,8 @@ export type SetupResult =
 
 /**
  * Looks the model up (404 `model 'X' not found`), checks it can generate (400 `"X" does not
- * support generate|chat`), and plans the answer with the simulator's configuration.
+ * support generate|chat`), and plans the answer and its timeline with the simulator's
+ * configuration.
  */
 export function setupGeneration(ask: GenerationAsk, context: RouteContext): SetupResult {
   const record = context.catalog.find(ask.model);
@@ -56,19 +54,10 @@ export function setupGeneration(ask: GenerationAsk, context: RouteContext): Setu
     ...(ask.numPredict === undefined ? {} : { numPredict: ask.numPredict }),
     ...(ask.system === undefined ? {} : { system: ask.system }),
   });
-  const behaviour: GenerationBehaviour = options.fast
-    ? { firstTokenDelayMs: 0, tokenDelayMs: 0, failMidStream: options.failMidStream }
-    : {
-      firstTokenDelayMs: options.firstTokenDelayMs,
-      tokenDelayMs: options.tokenDelayMs,
-      failMidStream: options.failMidStream,
-    };
-  return { ok: true, setup: { record, plan, behaviour } };
-}
-
-/** `options.num_predict` of a native request, when it is a number. */
-export function numPredictOf(options: unknown): number | undefined {
-  if (options === null || typeof options !== "object") return undefined;
-  const value = (options as Record<string, unknown>)["num_predict"];
-  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+  const timeline = generationTimeline(plan, {
+    firstTokenDelayMs: options.fast ? 0 : options.firstTokenDelayMs,
+    tokenDelayMs: options.fast ? 0 : options.tokenDelayMs,
+    failMidStream: options.failMidStream,
+  });
+  return { ok: true, setup: { record, plan, timeline } };
 }

@@ -21,7 +21,8 @@ const UNIT_MS: Readonly<Record<string, number>> = {
 
 /**
  * Milliseconds a model stays loaded for a `keep_alive` value: a number is seconds, a string is a
- * Go duration (`"10m"`, `"1h30m"`, `"0"`); negative means forever; anything else the default.
+ * Go duration (`"10m"`, `"1h30m"`, `"0"`); negative means forever; absent or anything else the
+ * default. 0 means "unload now".
  */
 export function keepAliveMs(value: unknown): number {
   if (typeof value === "number" && Number.isFinite(value)) {
@@ -31,11 +32,6 @@ export function keepAliveMs(value: unknown): number {
   const parsed = parseGoDuration(value);
   if (parsed === undefined) return DEFAULT_KEEP_ALIVE_MS;
   return parsed < 0 ? FOREVER_MS : parsed;
-}
-
-/** True when `value` asks to unload the model right away (`0`, `"0"`, `"0s"`...). */
-export function isUnload(value: unknown): boolean {
-  return value !== undefined && value !== null && keepAliveMs(value) === 0;
 }
 
 function parseGoDuration(text: string): number | undefined {

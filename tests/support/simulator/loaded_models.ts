@@ -1,12 +1,13 @@
 /**
- * What /api/ps reports: the models the simulated server holds in memory.
+ * The models the simulated server holds in memory, as /api/ps reports them.
  *
  * @module
  */
 
+import type { ModelRecord } from "./describe_model.ts";
 import { goTime } from "./go_time.ts";
-import { isUnload, keepAliveMs } from "./keep_alive.ts";
-import { describeModel, type ModelDetails, type ModelRecord } from "./model_catalog.ts";
+import { keepAliveMs } from "./keep_alive.ts";
+import { type ProcessModel, processModel } from "./process_model.ts";
 
 /** One entry of a fixed /api/ps answer (simulator option `loaded`). */
 export interface LoadedModelSpec {
@@ -18,21 +19,6 @@ export interface LoadedModelSpec {
   readonly context_length?: number;
 }
 
-/** One /api/ps entry in Go field order. */
-export interface ProcessModel {
-  readonly name: string;
-  readonly model: string;
-  readonly size: number;
-  readonly digest: string;
-  readonly details: ModelDetails;
-  readonly expires_at: string;
-  readonly size_vram: number;
-  readonly context_length: number;
-}
-
-/** Context length a model is loaded with by default (capped by what the model supports). */
-export const DEFAULT_CONTEXT_LENGTH = 4096;
-
 /**
  * Tracks loaded models the way Ollama does: a generation, chat or embedding loads its model for
  * `keep_alive` (default 5 minutes); `keep_alive: 0` unloads it.
@@ -40,11 +26,12 @@ export const DEFAULT_CONTEXT_LENGTH = 4096;
 export class LoadedModels {
   #entries = new Map<string, { record: ModelRecord; expiresAt: number }>();
 
-  /** Records that a request used `record` with the given `keep_alive` at time `now`. */
-  touch(record: ModelRecord, keepAlive: unknown, now: number): void {
+  /** Records that a request used `record` at time `now` with the given `keep_alive`. */
+  touch(record: ModelRecord, options: { readonly keepAlive: unknown; readonly now: number }): void {
     this.#entries.delete(record.name);
-    if (isUnload(keepAlive)) return;
-    this.#entries.set(record.name, { record, expiresAt: now + keepAliveMs(keepAlive) });
+    const keepFor = keepAliveMs(options.keepAlive);
+    if (keepFor === 0) return;
+    this.#entries.set(record.name, { record, expiresAt: options.now + keepFor });
   }
 
   /** Forgets every loaded model. */
@@ -60,37 +47,4 @@ export class LoadedModels {
       processModel(record, { expires_at: goTime(expiresAt) })
     );
   }
-}
-
-/** /api/ps entries for a fixed `loaded` configuration; unknown names get generated metadata. */
-export function fixedProcessModels(
-  specs: readonly LoadedModelSpec[],
-  find: (name: string) => ModelRecord | undefined,
-  now: number,
-): ProcessModel[] {
-  return specs.map((spec) => {
-    const record = find(spec.name) ?? describeModel(spec.name, now);
-    return processModel(record, {
-      ...spec,
-      expires_at: spec.expires_at ?? goTime(now + 5 * 60_000),
-    });
-  });
-}
-
-function processModel(
-  record: ModelRecord,
-  overrides: Omit<LoadedModelSpec, "name"> & { readonly expires_at: string },
-): ProcessModel {
-  const size = overrides.size ?? record.size;
-  return {
-    name: record.name,
-    model: record.name,
-    size,
-    digest: record.digest,
-    details: record.details,
-    expires_at: overrides.expires_at,
-    size_vram: overrides.size_vram ?? size,
-    context_length: overrides.context_length ??
-      Math.min(DEFAULT_CONTEXT_LENGTH, record.contextLength),
-  };
 }

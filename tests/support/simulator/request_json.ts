@@ -18,16 +18,19 @@ export type DecodeResult =
 
 /**
  * Decodes `text` as the Go struct `structName` (e.g. `api.GenerateRequest`) whose typed fields are
- * `fields`. Fails like Go: an empty body is `EOF` (`empty: true`), bad syntax `invalid character
+ * `fields` (JSON kind per field name). Fails like Go: an empty body is `EOF` (`empty: true`), bad syntax `invalid character
  * ...` or `unexpected EOF`, a non-object `json: cannot unmarshal array into Go value of type
  * api.X`, a field of the wrong kind `json: cannot unmarshal number into Go struct field X.prompt
  * of type string`.
  */
 export function decodeRequestJson(
   text: string,
-  structName: string,
-  fields: Readonly<Record<string, FieldKind>> = {},
+  options: {
+    readonly structName: string;
+    readonly fields?: Readonly<Record<string, FieldKind>>;
+  },
 ): DecodeResult {
+  const { structName, fields = {} } = options;
   if (text.trim() === "") return { ok: false, empty: true, message: "EOF" };
   let value: unknown;
   try {
@@ -59,20 +62,6 @@ export function decodeRequestJson(
     }
   }
   return { ok: true, value: object };
-}
-
-/** The string in `object[field]`, or `fallback` when absent or null. */
-export function stringField(object: JsonObject, field: string, fallback = ""): string {
-  const value = object[field];
-  return typeof value === "string" ? value : fallback;
-}
-
-/** The object in `object[field]`, or an empty object. */
-export function objectField(object: JsonObject, field: string): JsonObject {
-  const value = object[field];
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? value as JsonObject
-    : {};
 }
 
 function jsonKind(value: unknown): string {

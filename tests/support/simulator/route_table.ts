@@ -4,15 +4,28 @@
  * @module
  */
 
-import { createBlobRoute, headBlobRoute } from "./blob_routes.ts";
-import { embeddingsRoute, embedRoute, openAiEmbeddingsRoute } from "./embedding_routes.ts";
-import { rootRoute, versionRoute } from "./info_routes.ts";
-import { copyRoute, deleteRoute, psRoute, showRoute, tagsRoute } from "./model_routes.ts";
-import { chatRoute, generateRoute } from "./native_generation_routes.ts";
-import { chatCompletionsRoute, completionsRoute } from "./openai_generation_routes.ts";
-import { openAiModelRoute, openAiModelsRoute } from "./openai_model_routes.ts";
-import { createRoute, pullRoute, pushRoute } from "./progress_routes.ts";
 import type { RouteHandler } from "./route_types.ts";
+import { chatCompletionsRoute } from "./routes/chat_completions_route.ts";
+import { chatRoute } from "./routes/chat_route.ts";
+import { completionsRoute } from "./routes/completions_route.ts";
+import { copyRoute } from "./routes/copy_route.ts";
+import { createBlobRoute } from "./routes/create_blob_route.ts";
+import { createRoute } from "./routes/create_route.ts";
+import { deleteRoute } from "./routes/delete_route.ts";
+import { embedRoute } from "./routes/embed_route.ts";
+import { embeddingsRoute } from "./routes/embeddings_route.ts";
+import { generateRoute } from "./routes/generate_route.ts";
+import { headBlobRoute } from "./routes/head_blob_route.ts";
+import { openAiEmbeddingsRoute } from "./routes/openai_embeddings_route.ts";
+import { openAiModelRoute } from "./routes/openai_model_route.ts";
+import { openAiModelsRoute } from "./routes/openai_models_route.ts";
+import { psRoute } from "./routes/ps_route.ts";
+import { pullRoute } from "./routes/pull_route.ts";
+import { pushRoute } from "./routes/push_route.ts";
+import { rootRoute } from "./routes/root_route.ts";
+import { showRoute } from "./routes/show_route.ts";
+import { tagsRoute } from "./routes/tags_route.ts";
+import { versionRoute } from "./routes/version_route.ts";
 
 interface Route {
   readonly method: string;

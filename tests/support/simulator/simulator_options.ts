@@ -10,10 +10,12 @@ import { resolveTimings, type Timings } from "./timings.ts";
 
 /**
  * How each response body is cut into writes: `line` writes every NDJSON line / SSE event group
- * whole (what Ollama flushes at once); `byte` writes every byte on its own with a pause between,
- * so a reader sees one byte per read and multi-byte characters arrive cut; `random` cuts at
+ * whole (what Ollama flushes at once; without delays several lines may still share one read);
+ * `byte` writes every byte on its own, so multi-byte characters arrive cut; `random` cuts at
  * seeded random points (1 to 32 bytes per write, crossing line boundaries when nothing delays the
- * next line).
+ * next line). Writes are one I/O turn apart (`splitDelayMs` 0): a chunked body then reaches an
+ * in-process `fetch` reader as one read per write; a Content-Length body (small non-streamed
+ * answers) has no chunk frames, so use `splitDelayMs: 1` to keep its reads apart.
  */
 export type SplitMode = "line" | "byte" | "random";
 

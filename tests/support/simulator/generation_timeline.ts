@@ -1,0 +1,72 @@
+/**
+ * The timeline of one simulated generation: token chunks, then the final chunk or an error, each
+ * with the delay before it. Native and OpenAI-compatible endpoints format the same timeline.
+ *
+ * @module
+ */
+
+import type { ExpectedCompletion } from "./expected_completion.ts";
+import { DEFAULT_FAILURE_MESSAGE, type MidStreamFailure } from "./simulator_options.ts";
+
+/** One event of a generation. */
+export type GenerationStep =
+  | { readonly kind: "token"; readonly text: string; readonly delayMs: number }
+  | { readonly kind: "done"; readonly text: string; readonly delayMs: number }
+  | { readonly kind: "error"; readonly message: string; readonly delayMs: number };
+
+/** Delays and failure injection of a generation. */
+export interface GenerationBehaviour {
+  readonly firstTokenDelayMs: number;
+  readonly tokenDelayMs: number;
+  readonly failMidStream: MidStreamFailure | undefined;
+}
+
+/** A generation's timeline. */
+export interface GenerationTimeline {
+  /** The steps, produced lazily (a million-token stream costs no memory up front). */
+  steps(): Generator<GenerationStep, void, undefined>;
+  /** Sum of all delays: how long a non-streaming request waits for its answer. */
+  readonly totalDelayMs: number;
+  /** The error the generation ends with, if `failMidStream` makes it fail. */
+  readonly failure: string | undefined;
+  /** True when it fails before the first chunk (Ollama then answers with an error status). */
+  readonly failsAtStart: boolean;
+}
+
+/**
+ * The timeline of `plan`: its intermediate chunks (the first after `firstTokenDelayMs`, the
+ * others after `tokenDelayMs` each), then the final chunk (right after the last token, or after
+ * `tokenDelayMs` when it carries text). With `failMidStream`, an error step replaces everything
+ * after `afterChunks` token chunks (no failure when `afterChunks` exceeds the chunk count).
+ */
+export function generationTimeline(
+  plan: ExpectedCompletion,
+  behaviour: GenerationBehaviour,
+): GenerationTimeline {
+  const configured = behaviour.failMidStream;
+  const failing = configured !== undefined && configured.afterChunks <= plan.chunks.length;
+  const failAt = failing ? configured.afterChunks : Infinity;
+  const message = configured?.message ?? DEFAULT_FAILURE_MESSAGE;
+  const delayAt = (index: number): number =>
+    index === 0 ? behaviour.firstTokenDelayMs : behaviour.tokenDelayMs;
+  const tokenCount = Math.min(plan.chunks.length, failAt);
+  const finalDelay = tokenCount === 0
+    ? behaviour.firstTokenDelayMs
+    : failing || plan.finalText !== ""
+    ? behaviour.tokenDelayMs
+    : 0;
+  const totalDelayMs = (tokenCount === 0 ? 0 : behaviour.firstTokenDelayMs) +
+    Math.max(0, tokenCount - 1) * behaviour.tokenDelayMs + finalDelay;
+  return {
+    *steps() {
+      for (let index = 0; index < tokenCount; index++) {
+        yield { kind: "token", text: plan.chunks[index] ?? "", delayMs: delayAt(index) };
+      }
+      if (failing) yield { kind: "error", message, delayMs: finalDelay };
+      else yield { kind: "done", text: plan.finalText, delayMs: finalDelay };
+    },
+    totalDelayMs,
+    failure: failing ? message : undefined,
+    failsAtStart: failing && failAt === 0,
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * Non-streaming answers of the OpenAI-compatible endpoints, in Ollama's Go field order.
+ *
+ * @module
+ */
+
+import { FINGERPRINT, type OpenAiUsage } from "./openai_chunks.ts";
+import type { OpenAiIdentity } from "./openai_identity.ts";
+
+/**
+ * A non-streaming answer: `id, object, created, model, system_fingerprint, choices, usage`, the
+ * choice being `{index, message:{role,content}, finish_reason}` (chat) or `{text, index,
+ * finish_reason}` (completions).
+ */
+export function openAiCompletion(
+  identity: OpenAiIdentity,
+  content: {
+    readonly model: string;
+    readonly text: string;
+    readonly finishReason: string;
+    readonly usage: OpenAiUsage;
+  },
+): unknown {
+  const chat = identity.kind === "chat";
+  return {
+    id: identity.id,
+    object: chat ? "chat.completion" : "text_completion",
+    created: identity.created,
+    model: content.model,
+    system_fingerprint: FINGERPRINT,
+    choices: [
+      chat
+        ? {
+          index: 0,
+          message: { role: "assistant", content: content.text },
+          finish_reason: content.finishReason,
+        }
+        : { text: content.text, index: 0, finish_reason: content.finishReason },
+    ],
+    usage: content.usage,
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * POST /api/embed.
+ *
+ * @module
+ */
+
+import { embedInputs } from "../embed_inputs.ts";
+import { embedSettings } from "../embed_settings.ts";
+import { embeddingReply } from "../embedding_body.ts";
+import { expectedEmbedding } from "../expected_embedding.ts";
+import { goJson } from "../go_json.ts";
+import { ollamaError } from "../ollama_error.ts";
+import type { Reply } from "../reply.ts";
+import { decodeRequestJson } from "../request_json.ts";
+import type { RouteContext, RouteRequest } from "../route_types.ts";
+import { stringField } from "../string_field.ts";
+
+/**
+ * `{"model","embeddings":[[...]],"total_duration","load_duration","prompt_eval_count"}`, metrics
+ * last and omitted when zero (an empty input gives `{"model","embeddings":[]}`). `input` is a
+ * string or a list of strings; `dimensions` truncates. Large bodies are streamed chunked.
+ */
+export function embedRoute(request: RouteRequest, context: RouteContext): Reply {
+  const decoded = decodeRequestJson(request.text, {
+    structName: "api.EmbedRequest",
+    fields: { model: "string", dimensions: "number", options: "object", truncate: "boolean" },
+  });
+  if (!decoded.ok) {
+    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  }
+  const body = decoded.value;
+  const inputs = embedInputs(body["input"]);
+  if (inputs === undefined) return ollamaError(400, "invalid input type");
+  const model = stringField(body, "model");
+  const record = context.catalog.find(model);
+  if (record === undefined) return ollamaError(404, `model '${model}' not found`);
+  context.loaded.touch(record, { keepAlive: body["keep_alive"], now: context.receivedAt });
+  const settings = embedSettings(body, context);
+  const expected = expectedEmbedding(model, inputs, settings.expected);
+  const metrics = Object.entries(expected.metrics).filter(([, value]) => value !== 0);
+  const tail = metrics.map(([key, value]) => `,${JSON.stringify(key)}:${value}`).join("");
+  return embeddingReply(inputs, {
+    head: `{"model":${goJson(model)},"embeddings":[`,
+    open: () => "",
+    close: () => "",
+    tail: `]${tail}}`,
+  }, {
+    contentType: "application/json; charset=utf-8",
+    dimensions: expected.dimensions,
+    delayMs: settings.delayMs,
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * POST /api/embeddings (legacy).
+ *
+ * @module
+ */
+
+import { embedSettings } from "../embed_settings.ts";
+import { embeddingReply } from "../embedding_body.ts";
+import { expectedEmbedding } from "../expected_embedding.ts";
+import { jsonReply } from "../json_reply.ts";
+import { ollamaError } from "../ollama_error.ts";
+import type { Reply } from "../reply.ts";
+import { decodeRequestJson } from "../request_json.ts";
+import type { RouteContext, RouteRequest } from "../route_types.ts";
+import { stringField } from "../string_field.ts";
+
+/** `{"embedding":[...]}` for `prompt` (`[]` for an empty one), no metrics. */
+export function embeddingsRoute(request: RouteRequest, context: RouteContext): Reply {
+  const decoded = decodeRequestJson(request.text, {
+    structName: "api.EmbeddingRequest",
+    fields: { model: "string", prompt: "string", options: "object" },
+  });
+  if (!decoded.ok) {
+    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  }
+  const body = decoded.value;
+  const model = stringField(body, "model");
+  const record = context.catalog.find(model);
+  if (record === undefined) return ollamaError(404, `model '${model}' not found`);
+  context.loaded.touch(record, { keepAlive: body["keep_alive"], now: context.receivedAt });
+  const prompt = stringField(body, "prompt");
+  if (prompt === "") return jsonReply(200, { embedding: [] });
+  const settings = embedSettings(body, context);
+  const expected = expectedEmbedding(model, prompt, settings.expected);
+  return embeddingReply([prompt], {
+    head: `{"embedding":`,
+    open: () => "",
+    close: () => "",
+    tail: "}",
+  }, {
+    contentType: "application/json; charset=utf-8",
+    dimensions: expected.dimensions,
+    delayMs: settings.delayMs,
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * POST /api/pull.
+ *
+ * @module
+ */
+
+import { canonicalModelName } from "../canonical_model_name.ts";
+import { modelLayers } from "../model_layers.ts";
+import { ollamaError } from "../ollama_error.ts";
+import { type Progress, progressReply } from "../progress_reply.ts";
+import type { Reply } from "../reply.ts";
+import { decodeRequestJson } from "../request_json.ts";
+import type { RouteContext, RouteRequest } from "../route_types.ts";
+import { stringField } from "../string_field.ts";
+
+/**
+ * `pulling manifest`, then for each of three layers `pulling <12 hex>` with `digest`, `total` and
+ * `completed` at 0 (omitted), half and all, then `verifying sha256 digest`, `writing manifest`,
+ * `success`, one line every `pullIntervalMs`; the model is installed when `success` is written.
+ * `stream:false` answers only `{"status":"success"}`. A name missing from `registry` fails after
+ * the manifest line with `pull model manifest: file does not exist`.
+ */
+export function pullRoute(request: RouteRequest, context: RouteContext): Reply {
+  const decoded = decodeRequestJson(request.text, {
+    structName: "api.PullRequest",
+    fields: { model: "string", name: "string", stream: "boolean", insecure: "boolean" },
+  });
+  if (!decoded.ok) {
+    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
+  }
+  const name = stringField(decoded.value, "model") || stringField(decoded.value, "name");
+  if (name.trim() === "") return ollamaError(400, "model is required");
+  const registry = context.options.registry;
+  const wanted = canonicalModelName(name).toLowerCase();
+  const known = registry === "any" ||
+    registry.some((entry) => canonicalModelName(entry).toLowerCase() === wanted);
+  const steps: Progress[] = [{ status: "pulling manifest" }];
+  if (known) {
+    for (const { digest, size } of modelLayers(name)) {
+      const status = `pulling ${digest.slice(7, 19)}`;
+      steps.push({ status, digest, total: size });
+      steps.push({ status, digest, total: size, completed: Math.floor(size / 2) });
+      steps.push({ status, digest, total: size, completed: size });
+    }
+    steps.push({ status: "verifying sha256 digest" }, { status: "writing manifest" });
+    steps.push({ status: "success" });
+  }
+  return progressReply({
+    stream: decoded.value["stream"] !== false,
+    steps,
+    ...(known ? {} : { error: "pull model manifest: file does not exist" }),
+    onSuccess: () => context.catalog.add(name, { modifiedAt: context.clock() }),
+  }, context);
+}
