@@ -24,15 +24,24 @@ Deno.test("deno task start with no Ollama running: starts, warns, serves ollama_
   process.kill("SIGTERM");
   const { code, stderr } = await process.exit();
   assert.equal(code, 0);
-  assert.match(stderr, new RegExp(`WARN  Ollama does not answer.*upstream=http://127.0.0.1:${dead}`));
+  assert.match(
+    stderr,
+    new RegExp(`WARN  Ollama does not answer.*upstream=http://127.0.0.1:${dead}`),
+  );
   assert.match(stderr, /INFO  shutting down: draining in-flight requests signal=SIGTERM/);
 });
 
 Deno.test("a bad setting stops start-up with one line naming it", async () => {
   const cases: [Record<string, string>, string][] = [
     [{ PORT: "abc" }, 'ollama-exporter: Cannot parse PORT "abc": expected a whole number'],
-    [{ OLLAMA_HOST: "ftp://x" }, 'ollama-exporter: Cannot parse OLLAMA_HOST "ftp://x": scheme "ftp" is not http or https'],
-    [{ API_KEYS: "alice" }, "ollama-exporter: Cannot parse API_KEYS: entry 1 is not of the form name:key"],
+    [
+      { OLLAMA_HOST: "ftp://x" },
+      'ollama-exporter: Cannot parse OLLAMA_HOST "ftp://x": scheme "ftp" is not http or https',
+    ],
+    [
+      { API_KEYS: "alice" },
+      "ollama-exporter: Cannot parse API_KEYS: entry 1 is not of the form name:key",
+    ],
   ];
   for (const [env, message] of cases) {
     const output = await new Deno.Command(Deno.execPath(), {
@@ -73,7 +82,10 @@ Deno.test("SIGTERM: in-flight streams finish, new connections are refused, exit 
     const { code, stderr } = await process.exit();
     assert.equal(code, 0);
     assert.match(stderr, /drained: every in-flight request finished/);
-    assert.match(stderr, /proxied method=POST path=\/api\/generate model=llama3.2:latest status=200/);
+    assert.match(
+      stderr,
+      /proxied method=POST path=\/api\/generate model=llama3.2:latest status=200/,
+    );
   } finally {
     await simulator.close();
   }

@@ -12,7 +12,11 @@ const MODEL = "llama3.2:latest";
 const FIXED_CLOCK = { now: () => 1764000000000 };
 const decoder = new TextDecoder();
 
-async function send(base: string, path: string, init: { method?: string; body?: unknown; headers?: HeadersInit } = {}) {
+async function send(
+  base: string,
+  path: string,
+  init: { method?: string; body?: unknown; headers?: HeadersInit } = {},
+) {
   const response = await fetch(base + path, {
     method: init.method ?? (init.body === undefined ? "GET" : "POST"),
     headers: { "content-type": "application/json", ...init.headers },
@@ -85,12 +89,19 @@ Deno.test("non-streaming /api/generate: identical answer, exact metrics", async 
     assert.equal(v("ollama_response_seconds_count", labels), 1);
     assert.equal(v("ollama_time_to_first_token_seconds_count", labels), undefined);
     assert.equal(v("ollama_requests_in_flight", labels), 0);
-    assert.equal(v("ollama_request_errors_total", { ...labels, reason: "upstream_error" }), undefined);
+    assert.equal(
+      v("ollama_request_errors_total", { ...labels, reason: "upstream_error" }),
+      undefined,
+    );
     // The upstream saw the client's exact request body.
     const seen = h.simulator.requests.filter((r) => r.path === "/api/generate");
     assert.equal(seen.length, 2);
     assert.equal(seen[1]!.body, JSON.stringify(request));
-    assert.ok(h.logs.some((line) => /proxied method=POST path=\/api\/generate model=llama3.2:latest status=200/.test(line)));
+    assert.ok(
+      h.logs.some((line) =>
+        /proxied method=POST path=\/api\/generate model=llama3.2:latest status=200/.test(line)
+      ),
+    );
     assert.ok(!h.logs.some((line) => line.includes("sky")), "no prompt text in the logs");
   });
 });
@@ -118,8 +129,15 @@ Deno.test("streams: identical bytes however Ollama's writes are cut, exact numbe
       assert.equal(v("ollama_time_per_output_token_seconds_count", labels), 1, why);
       assert.equal(v("ollama_tokens_processed_total", { model: MODEL }), m.prompt_eval_count, why);
       assert.equal(v("ollama_tokens_generated_total", { model: MODEL }), m.eval_count, why);
-      assert.equal(v("ollama_eval_duration_seconds_sum", { model: MODEL }), m.eval_duration / 1e9, why);
-      assert.equal(v("ollama_request_errors_total", { ...labels, reason: "stream_error" }), undefined);
+      assert.equal(
+        v("ollama_eval_duration_seconds_sum", { model: MODEL }),
+        m.eval_duration / 1e9,
+        why,
+      );
+      assert.equal(
+        v("ollama_request_errors_total", { ...labels, reason: "stream_error" }),
+        undefined,
+      );
     });
   }
 });
@@ -159,13 +177,18 @@ Deno.test("a slow stream reaches the client chunk by chunk, as produced", async 
 
 Deno.test("an error line mid-stream keeps status 200 and counts a stream error", async () => {
   await withHarness({ simulator: { failMidStream: { afterChunks: 2 } } }, async (h) => {
-    const proxied = await sameAsDirect(h, "/api/generate", { body: { model: "llama3.2", prompt: "hi" } });
+    const proxied = await sameAsDirect(h, "/api/generate", {
+      body: { model: "llama3.2", prompt: "hi" },
+    });
     assert.equal(proxied.status, 200);
     assert.match(proxied.text.trimEnd().split("\n").at(-1)!, /^\{"error":/);
     await h.settle();
     const labels = { model: MODEL, endpoint: "/api/generate" };
     assert.equal(await h.value("ollama_requests_total", { ...labels, code: "200" }), 1);
-    assert.equal(await h.value("ollama_request_errors_total", { ...labels, reason: "stream_error" }), 1);
+    assert.equal(
+      await h.value("ollama_request_errors_total", { ...labels, reason: "stream_error" }),
+      1,
+    );
     assert.equal(await h.value("ollama_tokens_generated_total", { model: MODEL }), undefined);
   });
 });
@@ -182,10 +205,24 @@ Deno.test("unknown model: Ollama's 404 passes unchanged; the name does not becom
     }
     await h.settle();
     const s = await h.scrape();
-    assert.equal(h.valueIn(s, "ollama_requests_total", { model: "other", endpoint: "/api/chat", code: "404" }), 1);
-    assert.equal(h.valueIn(s, "ollama_requests_total", { model: "other", endpoint: "/api/generate", code: "404" }), 20);
     assert.equal(
-      h.valueIn(s, "ollama_request_errors_total", { model: "other", endpoint: "/api/generate", reason: "upstream_error" }),
+      h.valueIn(s, "ollama_requests_total", { model: "other", endpoint: "/api/chat", code: "404" }),
+      1,
+    );
+    assert.equal(
+      h.valueIn(s, "ollama_requests_total", {
+        model: "other",
+        endpoint: "/api/generate",
+        code: "404",
+      }),
+      20,
+    );
+    assert.equal(
+      h.valueIn(s, "ollama_request_errors_total", {
+        model: "other",
+        endpoint: "/api/generate",
+        reason: "upstream_error",
+      }),
       20,
     );
     assert.ok(![...s.keys()].some((k) => k.includes("random-")), "no series per random name");
@@ -194,12 +231,18 @@ Deno.test("unknown model: Ollama's 404 passes unchanged; the name does not becom
 
 Deno.test("bad JSON: Ollama's 400 passes unchanged, model label empty", async () => {
   await withHarness({}, async (h) => {
-    const direct = await fetch(`${h.simulator.url}/api/generate`, { method: "POST", body: "{not json" });
+    const direct = await fetch(`${h.simulator.url}/api/generate`, {
+      method: "POST",
+      body: "{not json",
+    });
     const proxied = await fetch(`${h.url}/api/generate`, { method: "POST", body: "{not json" });
     assert.equal(proxied.status, 400);
     assert.equal(await proxied.text(), await direct.text());
     await h.settle();
-    assert.equal(await h.value("ollama_requests_total", { model: "", endpoint: "/api/generate", code: "400" }), 1);
+    assert.equal(
+      await h.value("ollama_requests_total", { model: "", endpoint: "/api/generate", code: "400" }),
+      1,
+    );
   });
 });
 
@@ -209,12 +252,31 @@ Deno.test("an empty prompt loads the model: a load is recorded, no tokens", asyn
     await sameAsDirect(h, "/api/generate", { body: { model: "llama3.2", keep_alive: 0 } });
     await h.settle();
     const s = await h.scrape();
-    assert.equal(h.valueIn(s, "ollama_model_load_requests_total", { model: MODEL, action: "load" }), 1);
-    assert.equal(h.valueIn(s, "ollama_model_load_requests_total", { model: MODEL, action: "unload" }), 1);
-    assert.equal(h.valueIn(s, "ollama_requests_total", { model: MODEL, endpoint: "/api/generate", code: "200" }), 2);
+    assert.equal(
+      h.valueIn(s, "ollama_model_load_requests_total", { model: MODEL, action: "load" }),
+      1,
+    );
+    assert.equal(
+      h.valueIn(s, "ollama_model_load_requests_total", { model: MODEL, action: "unload" }),
+      1,
+    );
+    assert.equal(
+      h.valueIn(s, "ollama_requests_total", {
+        model: MODEL,
+        endpoint: "/api/generate",
+        code: "200",
+      }),
+      2,
+    );
     assert.equal(h.valueIn(s, "ollama_tokens_generated_total", { model: MODEL }), undefined);
     assert.equal(h.valueIn(s, "ollama_tokens_per_second_count", { model: MODEL }), undefined);
-    assert.equal(h.valueIn(s, "ollama_time_to_first_token_seconds_count", { model: MODEL, endpoint: "/api/generate" }), undefined);
+    assert.equal(
+      h.valueIn(s, "ollama_time_to_first_token_seconds_count", {
+        model: MODEL,
+        endpoint: "/api/generate",
+      }),
+      undefined,
+    );
   });
 });
 
@@ -229,17 +291,42 @@ Deno.test("pass-through endpoints: identical status, headers and bytes for every
     await sameAsDirect(h, "/api/nope");
     await sameAsDirect(h, "/api/tags", { method: "DELETE" });
     await sameAsDirect(h, "/v1/models");
-    const deleted = await send(h.url, "/api/delete", { method: "DELETE", body: { model: "qwen2.5:0.5b" } });
+    const deleted = await send(h.url, "/api/delete", {
+      method: "DELETE",
+      body: { model: "qwen2.5:0.5b" },
+    });
     assert.equal(deleted.status, 200);
     assert.equal(deleted.text, "");
     await h.settle();
     const s = await h.scrape();
-    assert.equal(h.valueIn(s, "ollama_requests_total", { model: "", endpoint: "/", code: "200" }), 2);
-    assert.equal(h.valueIn(s, "ollama_requests_total", { model: "", endpoint: "/api/tags", code: "200" }), 1);
-    assert.equal(h.valueIn(s, "ollama_requests_total", { model: "", endpoint: "/api/tags", code: "405" }), 1);
-    assert.equal(h.valueIn(s, "ollama_requests_total", { model: "", endpoint: "other", code: "404" }), 1);
-    assert.equal(h.valueIn(s, "ollama_requests_total", { model: MODEL, endpoint: "/api/show", code: "200" }), 1);
-    assert.equal(h.valueIn(s, "ollama_requests_total", { model: "qwen2.5:0.5b", endpoint: "/api/delete", code: "200" }), 1);
+    assert.equal(
+      h.valueIn(s, "ollama_requests_total", { model: "", endpoint: "/", code: "200" }),
+      2,
+    );
+    assert.equal(
+      h.valueIn(s, "ollama_requests_total", { model: "", endpoint: "/api/tags", code: "200" }),
+      1,
+    );
+    assert.equal(
+      h.valueIn(s, "ollama_requests_total", { model: "", endpoint: "/api/tags", code: "405" }),
+      1,
+    );
+    assert.equal(
+      h.valueIn(s, "ollama_requests_total", { model: "", endpoint: "other", code: "404" }),
+      1,
+    );
+    assert.equal(
+      h.valueIn(s, "ollama_requests_total", { model: MODEL, endpoint: "/api/show", code: "200" }),
+      1,
+    );
+    assert.equal(
+      h.valueIn(s, "ollama_requests_total", {
+        model: "qwen2.5:0.5b",
+        endpoint: "/api/delete",
+        code: "200",
+      }),
+      1,
+    );
   });
 });
 
@@ -262,7 +349,14 @@ Deno.test("pull progress reaches the client line by line as Ollama sends it", as
     const spread = arrivals.at(-1)![0] - arrivals[0]![0];
     assert.ok(spread > 40 * (arrivals.length - 3), `lines spread over ${spread.toFixed(0)} ms`);
     await h.settle();
-    assert.equal(await h.value("ollama_requests_total", { model: "phi3:latest", endpoint: "/api/pull", code: "200" }), 1);
+    assert.equal(
+      await h.value("ollama_requests_total", {
+        model: "phi3:latest",
+        endpoint: "/api/pull",
+        code: "200",
+      }),
+      1,
+    );
   });
 });
 
@@ -289,7 +383,10 @@ Deno.test("a client that disconnects mid-stream cancels the upstream request", a
     assert.ok(upstream.bytesSent < 2000 * 60, `upstream stopped after ${upstream.bytesSent} bytes`);
     await h.settle();
     const labels = { model: MODEL, endpoint: "/api/chat" };
-    assert.equal(await h.value("ollama_request_errors_total", { ...labels, reason: "client_disconnect" }), 1);
+    assert.equal(
+      await h.value("ollama_request_errors_total", { ...labels, reason: "client_disconnect" }),
+      1,
+    );
     assert.equal(await h.value("ollama_requests_total", { ...labels, code: "200" }), 1);
     assert.equal(await h.value("ollama_requests_in_flight", labels), 0);
   });
@@ -314,7 +411,10 @@ Deno.test("a client that leaves before Ollama answers cancels the upstream reque
     await h.settle();
     const labels = { model: MODEL, endpoint: "/api/generate" };
     assert.equal(await h.value("ollama_requests_total", { ...labels, code: "499" }), 1);
-    assert.equal(await h.value("ollama_request_errors_total", { ...labels, reason: "client_disconnect" }), 1);
+    assert.equal(
+      await h.value("ollama_request_errors_total", { ...labels, reason: "client_disconnect" }),
+      1,
+    );
   });
 });
 
@@ -327,8 +427,13 @@ Deno.test("Ollama unreachable: 502 naming the upstream, counted, ollama_up 0", a
     assert.equal(native.status, 502);
     assert.equal(native.response.headers.get("content-type"), "application/json; charset=utf-8");
     const error = JSON.parse(native.text).error;
-    assert.match(error, new RegExp(`^Cannot reach Ollama at http://127\\.0\\.0\\.1:${closedPort}: `));
-    const openai = await send(h.url, "/v1/chat/completions", { body: { model: "llama3.2", messages: [] } });
+    assert.match(
+      error,
+      new RegExp(`^Cannot reach Ollama at http://127\\.0\\.0\\.1:${closedPort}: `),
+    );
+    const openai = await send(h.url, "/v1/chat/completions", {
+      body: { model: "llama3.2", messages: [] },
+    });
     assert.equal(openai.status, 502);
     assert.equal(JSON.parse(openai.text).error.type, "api_error");
     const tags = await send(h.url, "/api/tags");
@@ -336,12 +441,26 @@ Deno.test("Ollama unreachable: 502 naming the upstream, counted, ollama_up 0", a
     await h.settle();
     const s = await h.scrape();
     assert.equal(h.valueIn(s, "ollama_up", {}), 0);
-    assert.equal(h.valueIn(s, "ollama_requests_total", { model: "other", endpoint: "/api/generate", code: "502" }), 1);
     assert.equal(
-      h.valueIn(s, "ollama_request_errors_total", { model: "other", endpoint: "/api/generate", reason: "upstream_unreachable" }),
+      h.valueIn(s, "ollama_requests_total", {
+        model: "other",
+        endpoint: "/api/generate",
+        code: "502",
+      }),
       1,
     );
-    assert.equal(h.valueIn(s, "ollama_requests_total", { model: "", endpoint: "/api/tags", code: "502" }), 1);
+    assert.equal(
+      h.valueIn(s, "ollama_request_errors_total", {
+        model: "other",
+        endpoint: "/api/generate",
+        reason: "upstream_unreachable",
+      }),
+      1,
+    );
+    assert.equal(
+      h.valueIn(s, "ollama_requests_total", { model: "", endpoint: "/api/tags", code: "502" }),
+      1,
+    );
     assert.ok(![...s.keys()].some((k) => k.startsWith("ollama_info")), "no stale version");
     const ready = await fetch(`${h.url}/readyz`);
     assert.equal(ready.status, 503);

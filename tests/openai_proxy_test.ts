@@ -71,18 +71,29 @@ Deno.test("SSE chat stream without include_usage: the client gets exactly the st
       const labels = { model: MODEL, endpoint: "/v1/chat/completions" };
       const s = await h.scrape();
       assert.equal(h.valueIn(s, "ollama_requests_total", { ...labels, code: "200" }), 1);
-      assert.equal(h.valueIn(s, "ollama_tokens_processed_total", { model: MODEL }), expected.usage.prompt_tokens);
-      assert.equal(h.valueIn(s, "ollama_tokens_generated_total", { model: MODEL }), expected.usage.completion_tokens);
+      assert.equal(
+        h.valueIn(s, "ollama_tokens_processed_total", { model: MODEL }),
+        expected.usage.prompt_tokens,
+      );
+      assert.equal(
+        h.valueIn(s, "ollama_tokens_generated_total", { model: MODEL }),
+        expected.usage.completion_tokens,
+      );
       assert.equal(h.valueIn(s, "ollama_time_to_first_token_seconds_count", labels), 1);
       assert.equal(h.valueIn(s, "ollama_time_per_output_token_seconds_count", labels), 1);
-      assert.equal(h.valueIn(s, "ollama_request_errors_total", { ...labels, reason: "stream_error" }), undefined);
+      assert.equal(
+        h.valueIn(s, "ollama_request_errors_total", { ...labels, reason: "stream_error" }),
+        undefined,
+      );
     });
   }
 });
 
 Deno.test("SSE stream with include_usage from the client: forwarded and answered untouched", async () => {
   await withHarness({ simulator: { split: "byte" } }, async (h) => {
-    const raw = JSON.stringify(chatRequest({ stream: true, stream_options: { include_usage: true } }));
+    const raw = JSON.stringify(
+      chatRequest({ stream: true, stream_options: { include_usage: true } }),
+    );
     const direct = await post(h.simulator.url, "/v1/chat/completions", raw);
     const proxied = await post(h.url, "/v1/chat/completions", raw);
     assert.equal(sameIds(proxied.text), sameIds(direct.text));
@@ -90,7 +101,10 @@ Deno.test("SSE stream with include_usage from the client: forwarded and answered
     assert.equal(h.simulator.requests.at(-1)!.body, raw, "request bytes unchanged");
     await h.settle();
     const expected = expectedCompletion("llama3.2", chatRequest().messages);
-    assert.equal(await h.value("ollama_tokens_generated_total", { model: MODEL }), expected.usage.completion_tokens);
+    assert.equal(
+      await h.value("ollama_tokens_generated_total", { model: MODEL }),
+      expected.usage.completion_tokens,
+    );
   });
 });
 
@@ -105,7 +119,10 @@ Deno.test("/v1/completions stream: usage counted, zero-usage members removed fro
     const expected = expectedCompletion("llama3.2", "Once upon a time", { numPredict: 12 });
     const s = await h.scrape();
     assert.equal(h.valueIn(s, "ollama_tokens_generated_total", { model: MODEL }), 12);
-    assert.equal(h.valueIn(s, "ollama_tokens_processed_total", { model: MODEL }), expected.usage.prompt_tokens);
+    assert.equal(
+      h.valueIn(s, "ollama_tokens_processed_total", { model: MODEL }),
+      expected.usage.prompt_tokens,
+    );
   });
 });
 
@@ -119,7 +136,10 @@ Deno.test("non-streaming OpenAI answers pass byte for byte; usage is counted", a
     await h.settle();
     const expected = expectedCompletion("llama3.2", chatRequest().messages);
     const labels = { model: MODEL, endpoint: "/v1/chat/completions" };
-    assert.equal(await h.value("ollama_tokens_generated_total", { model: MODEL }), expected.usage.completion_tokens);
+    assert.equal(
+      await h.value("ollama_tokens_generated_total", { model: MODEL }),
+      expected.usage.completion_tokens,
+    );
     assert.equal(await h.value("ollama_time_to_first_token_seconds_count", labels), undefined);
   });
 });
@@ -138,9 +158,16 @@ Deno.test("OpenAI errors pass with their status and shape; mid-stream error even
     assert.match(failing.text, /data: \{"error":/);
     await h.settle();
     const labels = { model: MODEL, endpoint: "/v1/chat/completions" };
-    assert.equal(await h.value("ollama_request_errors_total", { ...labels, reason: "stream_error" }), 1);
     assert.equal(
-      await h.value("ollama_request_errors_total", { model: "other", endpoint: "/v1/chat/completions", reason: "upstream_error" }),
+      await h.value("ollama_request_errors_total", { ...labels, reason: "stream_error" }),
+      1,
+    );
+    assert.equal(
+      await h.value("ollama_request_errors_total", {
+        model: "other",
+        endpoint: "/v1/chat/completions",
+        reason: "upstream_error",
+      }),
       1,
     );
   });
@@ -156,7 +183,11 @@ Deno.test("the real openai SDK through the exporter gets what it gets from Ollam
     assert.equal(b.choices[0]!.message.content, a.choices[0]!.message.content);
     assert.deepEqual(b.usage, a.usage);
     const collect = async (client: OpenAI) => {
-      const stream = await client.chat.completions.create({ model: "llama3.2", messages, stream: true });
+      const stream = await client.chat.completions.create({
+        model: "llama3.2",
+        messages,
+        stream: true,
+      });
       const chunks = [];
       for await (const chunk of stream) chunks.push({ ...chunk, id: "x" });
       return chunks;
@@ -165,13 +196,23 @@ Deno.test("the real openai SDK through the exporter gets what it gets from Ollam
     const streamedProxied = await collect(proxied);
     assert.deepEqual(streamedProxied, streamedDirect);
     assert.ok(streamedProxied.every((chunk) => !("usage" in chunk) || chunk.usage == null));
-    const embedded = await proxied.embeddings.create({ model: "nomic-embed-text", input: ["a b c", "d"] });
+    const embedded = await proxied.embeddings.create({
+      model: "nomic-embed-text",
+      input: ["a b c", "d"],
+    });
     assert.equal(embedded.data.length, 2);
     await h.settle();
     const expected = expectedCompletion("llama3.2", messages);
-    assert.equal(await h.value("ollama_tokens_generated_total", { model: MODEL }), 2 * expected.usage.completion_tokens);
     assert.equal(
-      await h.value("ollama_requests_total", { model: "nomic-embed-text:latest", endpoint: "/v1/embeddings", code: "200" }),
+      await h.value("ollama_tokens_generated_total", { model: MODEL }),
+      2 * expected.usage.completion_tokens,
+    );
+    assert.equal(
+      await h.value("ollama_requests_total", {
+        model: "nomic-embed-text:latest",
+        endpoint: "/v1/embeddings",
+        code: "200",
+      }),
       1,
     );
     assert.equal(
@@ -190,50 +231,91 @@ Deno.test("the real ollama client through the exporter gets what it gets from Ol
     const b = await proxied.chat({ model: "llama3.2", messages });
     assert.deepEqual(b, a);
     const parts = [];
-    for await (const part of await proxied.generate({ model: "llama3.2", prompt: "hi", stream: true })) {
+    for await (
+      const part of await proxied.generate({ model: "llama3.2", prompt: "hi", stream: true })
+    ) {
       parts.push(part.response);
     }
     assert.equal(parts.join(""), expectedCompletion("llama3.2", "hi").text);
     const embedded = await proxied.embed({ model: "nomic-embed-text", input: "hello world" });
-    assert.deepEqual(embedded, await direct.embed({ model: "nomic-embed-text", input: "hello world" }));
+    assert.deepEqual(
+      embedded,
+      await direct.embed({ model: "nomic-embed-text", input: "hello world" }),
+    );
     const list = await proxied.list();
     assert.deepEqual(list, await direct.list());
     await h.settle();
     const s = await h.scrape();
     const chat = expectedCompletion("llama3.2", messages);
     const gen = expectedCompletion("llama3.2", "hi");
-    assert.equal(h.valueIn(s, "ollama_tokens_generated_total", { model: MODEL }), chat.metrics.eval_count + gen.metrics.eval_count);
+    assert.equal(
+      h.valueIn(s, "ollama_tokens_generated_total", { model: MODEL }),
+      chat.metrics.eval_count + gen.metrics.eval_count,
+    );
     const embed = expectedEmbedding("nomic-embed-text", "hello world").metrics;
     const e = { model: "nomic-embed-text:latest" };
     assert.equal(h.valueIn(s, "ollama_tokens_processed_total", e), embed.prompt_eval_count);
     assert.equal(h.valueIn(s, "ollama_total_duration_seconds_sum", e), embed.total_duration / 1e9);
-    assert.equal(h.valueIn(s, "ollama_requests_total", { ...e, endpoint: "/api/embed", code: "200" }), 1);
+    assert.equal(
+      h.valueIn(s, "ollama_requests_total", { ...e, endpoint: "/api/embed", code: "200" }),
+      1,
+    );
   });
 });
 
 Deno.test("legacy /api/embeddings is counted; it reports no numbers", async () => {
   await withHarness({}, async (h) => {
-    const direct = await post(h.simulator.url, "/api/embeddings", { model: "nomic-embed-text", prompt: "x y" });
-    const proxied = await post(h.url, "/api/embeddings", { model: "nomic-embed-text", prompt: "x y" });
+    const direct = await post(h.simulator.url, "/api/embeddings", {
+      model: "nomic-embed-text",
+      prompt: "x y",
+    });
+    const proxied = await post(h.url, "/api/embeddings", {
+      model: "nomic-embed-text",
+      prompt: "x y",
+    });
     assert.equal(proxied.text, direct.text);
     await h.settle();
     const e = { model: "nomic-embed-text:latest" };
-    assert.equal(await h.value("ollama_requests_total", { ...e, endpoint: "/api/embeddings", code: "200" }), 1);
+    assert.equal(
+      await h.value("ollama_requests_total", { ...e, endpoint: "/api/embeddings", code: "200" }),
+      1,
+    );
     assert.equal(await h.value("ollama_tokens_processed_total", e), undefined);
   });
 });
 
 Deno.test("loaded-model inventory from /api/ps; absent when Ollama stops answering", async () => {
   const loaded = [
-    { name: "llama3.2:latest", size: 3_000_000_000, size_vram: 2_500_000_000, context_length: 8192, expires_at: "2030-01-01T00:00:00Z" },
-    { name: "qwen2.5:0.5b", size: 500_000_000, size_vram: 0, context_length: 4096, expires_at: "2030-01-01T00:00:00Z" },
+    {
+      name: "llama3.2:latest",
+      size: 3_000_000_000,
+      size_vram: 2_500_000_000,
+      context_length: 8192,
+      expires_at: "2030-01-01T00:00:00Z",
+    },
+    {
+      name: "qwen2.5:0.5b",
+      size: 500_000_000,
+      size_vram: 0,
+      context_length: 4096,
+      expires_at: "2030-01-01T00:00:00Z",
+    },
   ];
   await withHarness({ simulator: { loaded } }, async (h) => {
     const s = await h.scrape();
     assert.equal(h.valueIn(s, "ollama_loaded_models"), 2);
-    assert.equal(h.valueIn(s, "ollama_model_memory_bytes", { model: MODEL, location: "vram" }), 2_500_000_000);
-    assert.equal(h.valueIn(s, "ollama_model_memory_bytes", { model: MODEL, location: "ram" }), 500_000_000);
-    assert.equal(h.valueIn(s, "ollama_model_memory_bytes", { model: "qwen2.5:0.5b", location: "ram" }), 500_000_000);
+    assert.equal(
+      h.valueIn(s, "ollama_model_memory_bytes", { model: MODEL, location: "vram" }),
+      2_500_000_000,
+    );
+    assert.equal(
+      h.valueIn(s, "ollama_model_memory_bytes", { model: MODEL, location: "ram" }),
+      500_000_000,
+    );
+    assert.equal(
+      h.valueIn(s, "ollama_model_memory_bytes", { model: "qwen2.5:0.5b", location: "ram" }),
+      500_000_000,
+    );
     assert.equal(h.valueIn(s, "ollama_model_context_length", { model: MODEL }), 8192);
     const expiry = h.valueIn(s, "ollama_model_expiry_seconds", { model: MODEL })!;
     const expected = (Date.parse("2030-01-01T00:00:00Z") - Date.now()) / 1000;
@@ -253,18 +335,31 @@ Deno.test("per-client attribution from a header, bounded", async () => {
   await withHarness({ env: { CLIENT_HEADER: "X-Client-Name", MAX_CLIENTS: "2" } }, async (h) => {
     for (const client of ["webui", "webui", "agent", "third", undefined]) {
       const headers: Record<string, string> = client ? { "x-client-name": client } : {};
-      await post(h.url, "/api/generate", { model: "llama3.2", prompt: "hi", stream: false }, headers);
+      await post(
+        h.url,
+        "/api/generate",
+        { model: "llama3.2", prompt: "hi", stream: false },
+        headers,
+      );
     }
     await h.settle();
     const s = await h.scrape();
     const tokens = expectedCompletion("llama3.2", "hi").metrics.eval_count;
     const r = (client: string) =>
-      h.valueIn(s, "ollama_requests_total", { model: MODEL, endpoint: "/api/generate", code: "200", client });
+      h.valueIn(s, "ollama_requests_total", {
+        model: MODEL,
+        endpoint: "/api/generate",
+        code: "200",
+        client,
+      });
     assert.equal(r("webui"), 2);
     assert.equal(r("agent"), 1);
     assert.equal(r("other"), 1);
     assert.equal(r(""), 1);
-    assert.equal(h.valueIn(s, "ollama_tokens_generated_total", { model: MODEL, client: "webui" }), 2 * tokens);
+    assert.equal(
+      h.valueIn(s, "ollama_tokens_generated_total", { model: MODEL, client: "webui" }),
+      2 * tokens,
+    );
   });
 });
 
@@ -277,20 +372,38 @@ Deno.test("API keys: 401 in each API's shape; the key's name is the client; keys
     const native = await post(h.url, "/api/chat", chatRequest({ stream: false }));
     assert.equal(native.status, 401);
     assert.equal(native.response.headers.get("www-authenticate"), 'Bearer realm="ollama-exporter"');
-    assert.deepEqual(JSON.parse(native.text), { error: "unauthorized: send an API key as Authorization: Bearer <key>" });
-    const wrong = await post(h.url, "/v1/chat/completions", chatRequest(), { authorization: "Bearer sk-alice-0123456788" });
+    assert.deepEqual(JSON.parse(native.text), {
+      error: "unauthorized: send an API key as Authorization: Bearer <key>",
+    });
+    const wrong = await post(h.url, "/v1/chat/completions", chatRequest(), {
+      authorization: "Bearer sk-alice-0123456788",
+    });
     assert.equal(wrong.status, 401);
     assert.deepEqual(JSON.parse(wrong.text), {
-      error: { message: "unauthorized: the API key is not valid", type: "invalid_request_error", param: null, code: "invalid_api_key" },
+      error: {
+        message: "unauthorized: the API key is not valid",
+        type: "invalid_request_error",
+        param: null,
+        code: "invalid_api_key",
+      },
     });
     const tags = await fetch(`${h.url}/api/tags`);
     assert.equal(tags.status, 401);
     await tags.body?.cancel();
-    const ok = await post(h.url, "/api/chat", chatRequest({ stream: false }), { authorization: "Bearer sk-bob-9876543210" });
+    const ok = await post(h.url, "/api/chat", chatRequest({ stream: false }), {
+      authorization: "Bearer sk-bob-9876543210",
+    });
     assert.equal(ok.status, 200);
-    assert.equal(h.simulator.requests.at(-1)!.headers.get("authorization"), null, "key not forwarded");
+    assert.equal(
+      h.simulator.requests.at(-1)!.headers.get("authorization"),
+      null,
+      "key not forwarded",
+    );
     const sdk = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: "sk-alice-0123456789" });
-    await sdk.chat.completions.create({ model: "llama3.2", messages: [{ role: "user", content: "x" }] });
+    await sdk.chat.completions.create({
+      model: "llama3.2",
+      messages: [{ role: "user", content: "x" }],
+    });
     await assert.rejects(
       new OpenAI({ baseURL: `${h.url}/v1`, apiKey: "nope-nope-nope", maxRetries: 0 }).models.list(),
       (error: Error) => error instanceof OpenAI.AuthenticationError,
@@ -299,11 +412,19 @@ Deno.test("API keys: 401 in each API's shape; the key's name is the client; keys
     const noToken = await fetch(`${h.url}/metrics`);
     assert.equal(noToken.status, 401);
     await noToken.body?.cancel();
-    const scrape = await fetch(`${h.url}/metrics`, { headers: { authorization: "Bearer scrape-secret-42" } });
+    const scrape = await fetch(`${h.url}/metrics`, {
+      headers: { authorization: "Bearer scrape-secret-42" },
+    });
     assert.equal(scrape.status, 200);
     const text = await scrape.text();
-    assert.match(text, /ollama_requests_total\{model="llama3.2:latest",endpoint="\/api\/chat",code="200",client="bob"\} 1/);
-    assert.match(text, /ollama_requests_total\{model="llama3.2:latest",endpoint="\/v1\/chat\/completions",code="200",client="alice"\} 1/);
+    assert.match(
+      text,
+      /ollama_requests_total\{model="llama3.2:latest",endpoint="\/api\/chat",code="200",client="bob"\} 1/,
+    );
+    assert.match(
+      text,
+      /ollama_requests_total\{model="llama3.2:latest",endpoint="\/v1\/chat\/completions",code="200",client="alice"\} 1/,
+    );
     assert.match(text, /ollama_unauthorized_requests_total\{endpoint="\/api\/chat"\} 1/);
     for (const secret of ["sk-alice", "sk-bob", "scrape-secret", "nope-nope"]) {
       assert.ok(!text.includes(secret), `${secret} in metrics`);

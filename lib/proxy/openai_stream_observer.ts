@@ -83,7 +83,7 @@ export class OpenAiStreamObserver implements BodyObserver {
   }
 
   #keep(piece: Uint8Array): void {
-    this.#pending.push(piece.slice());
+    this.#pending.push(piece); // a view: body chunks are fresh buffers nobody rewrites
     this.#pendingBytes += piece.length;
     // Keep a bounded tail of an over-long line (a huge non-streaming embedding body).
     while (!this.#stripUsage && this.#pendingBytes - this.#pending[0]!.length >= MAX_LINE) {

@@ -53,8 +53,10 @@ export class ByteLineSplitter {
   }
 
   #keep(piece: Uint8Array): void {
-    // Copy: the chunk belongs to the client's response and may be reused once written.
-    this.#pending.push(piece.slice());
+    // A view, not a copy: every chunk a body stream yields is a fresh buffer that nobody writes
+    // to again (the client's response only reads it), so holding the view is safe and a huge
+    // line costs no second copy of its bytes.
+    this.#pending.push(piece);
     this.#pendingBytes += piece.length;
     while (this.#pendingBytes - this.#pending[0]!.length >= this.#maxLineBytes) {
       this.#pendingBytes -= this.#pending.shift()!.length;

@@ -1,0 +1,261 @@
+/**
+ * The Kubernetes manifests in deploy/kubernetes, checked against the exporter itself:
+ *
+ * - every file parses (multi-document aware) and kustomization.yaml lists every manifest;
+ * - the container port is the default PORT of lib/config.ts, the probes use `/healthz` and
+ *   `/readyz`, and those paths (and the scrape path) answer as the probes expect when the real
+ *   exporter handler is served on 127.0.0.1;
+ * - every environment variable set is a setting of lib/config.ts and its value parses;
+ * - shutdown: terminationGracePeriodSeconds covers the preStop sleep plus the drain period;
+ * - hardening: non-root, read-only root file system, no privilege escalation, no capabilities,
+ *   RuntimeDefault seccomp, resource requests and a memory limit;
+ * - names line up: selectors match the pod labels, the Service targets the container's named
+ *   port, the ServiceMonitor scrapes the Service's port, the scrape annotations name the port;
+ * - with kubectl on the PATH, `kubectl kustomize` builds the directory.
+ */
+
+import assert from "node:assert/strict";
+import { parseAllDocuments } from "yaml";
+import { CONFIG_SETTINGS, loadConfig, parseOllamaHost } from "../lib/config.ts";
+import { Exporter } from "../lib/exporter.ts";
+import { Logger } from "../lib/log.ts";
+
+const DIRECTORY = new URL("../deploy/kubernetes/", import.meta.url);
+const CONFIG_ENV = new Set(CONFIG_SETTINGS.map((setting) => setting.env));
+
+// deno-lint-ignore no-explicit-any
+type Manifest = Record<string, any>;
+
+/** Every document of every YAML file in the directory, by file. */
+async function readManifests(): Promise<Map<string, Manifest[]>> {
+  const files = new Map<string, Manifest[]>();
+  for await (const entry of Deno.readDir(DIRECTORY)) {
+    if (!entry.isFile || !/\.ya?ml$/.test(entry.name)) continue;
+    const text = await Deno.readTextFile(new URL(entry.name, DIRECTORY));
+    const documents = parseAllDocuments(text);
+    const list = Array.isArray(documents) ? documents : [documents];
+    const manifests: Manifest[] = [];
+    for (const document of list) {
+      assert.deepEqual(
+        document.errors.map((error) => error.message),
+        [],
+        `${entry.name} does not parse`,
+      );
+      const value = document.toJS() as Manifest | null;
+      if (value !== null) manifests.push(value);
+    }
+    files.set(entry.name, manifests);
+  }
+  return files;
+}
+
+const files = await readManifests();
+const all = [...files.entries()].filter(([name]) => name !== "kustomization.yaml")
+  .flatMap(([, manifests]) => manifests);
+const one = (kind: string): Manifest => {
+  const found = all.filter((manifest) => manifest.kind === kind);
+  assert.equal(found.length, 1, `exactly one ${kind} expected`);
+  return found[0] as Manifest;
+};
+const deployment = one("Deployment");
+const service = one("Service");
+const serviceMonitor = one("ServiceMonitor");
+const budget = one("PodDisruptionBudget");
+const pod = deployment.spec.template.spec as Manifest;
+const container = (pod.containers as Manifest[])[0] as Manifest;
+const env: Record<string, string> = Object.fromEntries(
+  ((container.env ?? []) as { name: string; value?: string }[]).map((e) => [e.name, e.value ?? ""]),
+);
+
+function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([key, value]) => labels[key] === value);
+}
+
+/** The seconds a preStop hook waits: `exec: sleep N` or the built-in `sleep` action. */
+function preStopSeconds(): number {
+  const preStop = container.lifecycle?.preStop as Manifest | undefined;
+  assert.ok(preStop, "a preStop hook lets endpoint removal propagate before SIGTERM");
+  if (preStop.sleep) return Number(preStop.sleep.seconds);
+  const command = preStop.exec?.command as string[] | undefined;
+  assert.ok(command && command[0] === "sleep", `preStop should sleep, got ${command}`);
+  return Number(command[1]);
+}
+
+Deno.test("kustomization.yaml lists every manifest and sets no namespace", () => {
+  const kustomization = (files.get("kustomization.yaml") ?? [])[0];
+  assert.ok(kustomization, "kustomization.yaml");
+  assert.equal(kustomization.kind, "Kustomization");
+  const manifests = [...files.keys()].filter((name) => name !== "kustomization.yaml").sort();
+  assert.deepEqual([...kustomization.resources].sort(), manifests);
+  assert.equal(kustomization.namespace, undefined, "the namespace is the user's choice");
+  for (const manifest of all) {
+    assert.equal(manifest.metadata?.namespace, undefined, `${manifest.kind} sets a namespace`);
+  }
+});
+
+Deno.test("Deployment: 2 replicas, the default port named http, probes on /healthz and /readyz", () => {
+  assert.equal(deployment.spec.replicas, 2);
+  const port = loadConfig(env).port;
+  assert.equal(port, loadConfig({}).port, "PORT is left at its default");
+  const ports = container.ports as { name: string; containerPort: number }[];
+  assert.deepEqual(ports.map((p) => [p.name, p.containerPort]), [["http", port]]);
+  assert.equal(container.livenessProbe?.httpGet?.path, "/healthz");
+  assert.equal(container.readinessProbe?.httpGet?.path, "/readyz");
+  for (const probe of [container.livenessProbe, container.readinessProbe]) {
+    assert.ok(
+      ports.some((p) => p.name === probe.httpGet.port || p.containerPort === probe.httpGet.port),
+      `probe port ${probe.httpGet.port} is not a container port`,
+    );
+  }
+});
+
+Deno.test("Deployment: the environment holds only settings of lib/config.ts, with valid values", () => {
+  assert.ok("OLLAMA_HOST" in env && "SHUTDOWN_GRACE_SECONDS" in env);
+  for (const name of Object.keys(env)) {
+    assert.ok(CONFIG_ENV.has(name), `${name} is not a setting of lib/config.ts`);
+  }
+  loadConfig(env); // throws, naming the variable, on a bad value
+  parseOllamaHost(env.OLLAMA_HOST as string);
+});
+
+Deno.test("Deployment: the termination grace period covers preStop and the drain", () => {
+  const drain = loadConfig(env).shutdownGraceSeconds;
+  const sleep = preStopSeconds();
+  assert.ok(sleep >= 1 && sleep < 30, `preStop sleep of ${sleep} s`);
+  const grace = pod.terminationGracePeriodSeconds as number;
+  assert.ok(grace > drain, `terminationGracePeriodSeconds ${grace} <= SHUTDOWN_GRACE_SECONDS`);
+  assert.ok(
+    grace > sleep + drain,
+    `terminationGracePeriodSeconds ${grace} must exceed preStop ${sleep} s + drain ${drain} s, ` +
+      "or Kubernetes kills requests still draining",
+  );
+});
+
+Deno.test("Deployment: hardened pod and container, resources set", () => {
+  assert.equal(pod.securityContext?.runAsNonRoot, true);
+  assert.equal(pod.securityContext?.seccompProfile?.type, "RuntimeDefault");
+  assert.notEqual(pod.securityContext?.runAsUser, 0);
+  assert.equal(pod.automountServiceAccountToken, false, "the exporter does not use the API");
+  const security = container.securityContext as Manifest;
+  assert.equal(security.allowPrivilegeEscalation, false);
+  assert.equal(security.readOnlyRootFilesystem, true);
+  assert.deepEqual(security.capabilities?.drop, ["ALL"]);
+  assert.equal(security.privileged ?? false, false);
+  const resources = container.resources as Manifest;
+  assert.ok(resources.requests?.cpu && resources.requests?.memory, "cpu and memory requests");
+  assert.ok(resources.limits?.memory, "a memory limit");
+});
+
+Deno.test("selectors, ports and names line up across Deployment, Service, ServiceMonitor, PDB", () => {
+  const podLabels = deployment.spec.template.metadata.labels as Record<string, string>;
+  assert.ok(matches(deployment.spec.selector.matchLabels, podLabels), "Deployment selector");
+  assert.ok(matches(service.spec.selector, podLabels), "Service selector");
+  assert.ok(matches(budget.spec.selector.matchLabels, podLabels), "PodDisruptionBudget selector");
+  assert.ok(
+    budget.spec.minAvailable < deployment.spec.replicas ||
+      budget.spec.maxUnavailable !== undefined,
+    "the budget must allow one pod to be evicted, or node drains block",
+  );
+  const servicePorts = service.spec.ports as { name: string; port: number; targetPort: unknown }[];
+  const containerPorts = container.ports as { name: string; containerPort: number }[];
+  for (const port of servicePorts) {
+    assert.ok(
+      containerPorts.some((p) => p.name === port.targetPort || p.containerPort === port.targetPort),
+      `Service port ${port.name} targets ${port.targetPort}, which the container does not have`,
+    );
+  }
+  assert.ok(
+    matches(serviceMonitor.spec.selector.matchLabels, service.metadata.labels ?? {}),
+    "the ServiceMonitor selects the Service by labels the Service itself carries",
+  );
+  for (const endpoint of serviceMonitor.spec.endpoints as { port: string; path: string }[]) {
+    assert.ok(
+      servicePorts.some((p) => p.name === endpoint.port),
+      `ServiceMonitor port ${endpoint.port} is not a Service port name`,
+    );
+    assert.equal(endpoint.path, "/metrics");
+  }
+  const annotations = service.metadata.annotations as Record<string, string>;
+  assert.equal(annotations["prometheus.io/scrape"], "true");
+  assert.equal(annotations["prometheus.io/path"], "/metrics");
+  assert.equal(Number(annotations["prometheus.io/port"]), loadConfig(env).port);
+});
+
+Deno.test("the alerts' job is the Service name (the ServiceMonitor's default job label)", async () => {
+  const alerts = await Deno.readTextFile(new URL("../prometheus/alerts.yml", DIRECTORY));
+  const jobs = new Set([...alerts.matchAll(/\bjob="([^"]+)"/g)].map((m) => m[1]));
+  assert.deepEqual([...jobs], [service.metadata.name]);
+  assert.equal(serviceMonitor.spec.jobLabel, undefined, "jobLabel would change the job label");
+});
+
+Deno.test("the probe and scrape paths answer on the real exporter as the probes expect", async () => {
+  const logger = new Logger("ERROR", { sink: () => {} });
+  // Ollama as the exporter's health check sees it: up, version 0.13.5, no models.
+  const ollama: typeof fetch = (input) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const body = url.pathname === "/api/version" ? { version: "0.13.5" } : { models: [] };
+    return Promise.resolve(Response.json(body));
+  };
+  const exporter = new Exporter(loadConfig(env), { logger, fetch: ollama });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    exporter.handler,
+  );
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const get = async (path: string) => {
+    const response = await fetch(base + path);
+    await response.body?.cancel();
+    return response.status;
+  };
+  try {
+    const liveness = container.livenessProbe.httpGet.path as string;
+    const readiness = container.readinessProbe.httpGet.path as string;
+    const scrape = service.metadata.annotations["prometheus.io/path"] as string;
+    // Before the first check of Ollama: alive, not ready.
+    assert.equal(await get(liveness), 200);
+    assert.equal(await get(readiness), 503);
+    await exporter.monitor.check();
+    assert.equal(await get(liveness), 200);
+    assert.equal(await get(readiness), 200);
+    assert.equal(await get(scrape), 200);
+    // After SIGTERM the exporter drains: readiness fails so endpoints go, liveness holds.
+    exporter.drain();
+    assert.equal(await get(readiness), 503);
+    assert.equal(await get(liveness), 200);
+  } finally {
+    await server.shutdown();
+    await exporter.monitor.stop();
+  }
+});
+
+async function hasKubectl(): Promise<boolean> {
+  try {
+    const output = await new Deno.Command("kubectl", {
+      args: ["version", "--client"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return output.success;
+  } catch {
+    return false;
+  }
+}
+const kubectl = await hasKubectl();
+
+Deno.test({
+  name: "kubectl kustomize builds the directory (skipped without kubectl)",
+  ignore: !kubectl,
+  async fn() {
+    const output = await new Deno.Command("kubectl", {
+      args: ["kustomize", DIRECTORY.pathname],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    assert.equal(output.code, 0, decoder.decode(output.stderr));
+    const built = parseAllDocuments(decoder.decode(output.stdout));
+    const kinds = (Array.isArray(built) ? built : [built])
+      .map((document) => (document.toJS() as Manifest).kind).sort();
+    assert.deepEqual(kinds, ["Deployment", "PodDisruptionBudget", "Service", "ServiceMonitor"]);
+  },
+});
