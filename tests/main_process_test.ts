@@ -28,7 +28,7 @@ Deno.test("deno task start with no Ollama running: starts, warns, serves ollama_
     stderr,
     new RegExp(`WARN  Ollama does not answer.*upstream=http://127.0.0.1:${dead}`),
   );
-  assert.match(stderr, /INFO  shutting down: draining in-flight requests signal=SIGTERM/);
+  assert.match(stderr, /INFO {2}shutting down: draining in-flight requests signal=SIGTERM/);
 });
 
 Deno.test("a bad setting stops start-up with one line naming it", async () => {
