@@ -269,8 +269,8 @@ export function embedBody(bytes: number): Uint8Array {
   const numbers: string[] = [];
   let blockLength = 0;
   while (blockLength < 65536) {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    const text = ((seed / 2147483648) * 0.2 - 0.1).toFixed(9);
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const text = ((seed / 4294967296) * 0.2 - 0.1).toFixed(9);
     numbers.push(text);
     blockLength += text.length + 1;
   }

@@ -10,9 +10,9 @@ import { withoutHopHeaders } from "./hop_headers.ts";
 /** Copies an upstream response onto a new body. */
 export function clientResponse(
   upstream: Response,
-  body: ReadableStream<Uint8Array> | null,
+  body: ReadableStream<Uint8Array> | Uint8Array | null,
 ): Response {
-  return new Response(body, {
+  return new Response(body as BodyInit | null, {
     status: upstream.status,
     statusText: upstream.statusText,
     headers: withoutHopHeaders(upstream.headers),

@@ -95,5 +95,36 @@ export async function observedExchange(
     return clientResponse(upstream, upstream.body);
   }
   const observer = options.observe(observation, upstream, { rewritten: replacement !== undefined });
+  const length = Number(upstream.headers.get("content-length") ?? NaN);
+  if (length <= WHOLE_BODY_LIMIT) return await answerWhole(upstream, observer);
   return clientResponse(upstream, tapBody(upstream.body, observer));
+}
+
+/**
+ * Bodies up to this size with a known length are read whole and answered from memory: for a
+ * small JSON answer that is cheaper than passing its chunks through a stream, and they are
+ * already complete.
+ */
+const WHOLE_BODY_LIMIT = 256 * 1024;
+
+async function answerWhole(upstream: Response, observer: BodyObserver): Promise<Response> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await upstream.bytes();
+  } catch (error) {
+    observer.abort(error, performance.now(), { byClient: false });
+    throw error;
+  }
+  const now = performance.now();
+  const replaced = observer.chunk(bytes, now);
+  const last = observer.end(now);
+  const body = replaced ?? bytes;
+  return clientResponse(upstream, last && last.length > 0 ? concat(body, last) : body);
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
