@@ -85,7 +85,7 @@ function isPlain(shape: StreamShape): boolean {
 }
 
 /** A body stream that hands out `chunks` one read at a time. */
-function chunkStream(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> {
+function chunkStream(chunks: readonly Uint8Array<ArrayBuffer>[]): ReadableStream<Uint8Array> {
   let next = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -97,7 +97,8 @@ function chunkStream(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> 
 }
 
 /** Sleeps `ms`, or resolves `false` at once when `signal` fires. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (!signal) return new Promise((resolve) => setTimeout(() => resolve(true), ms));
   if (signal.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
     const onAbort = () => {
@@ -121,22 +122,24 @@ function shapedStream(
   kind: StreamKind,
   shape: StreamShape,
   includeUsage: boolean,
-  signal: AbortSignal,
 ): ReadableStream<Uint8Array> {
+  // Not the request's signal: Deno fires that once the response is handed over.
+  const cancelled = new AbortController();
+  const signal = cancelled.signal;
   let index = 0;
   let finished = false;
   const stamp = () => shape.intervalMs > 0 ? goTime(wallClockMs()) : undefined;
-  const intermediate = (i: number): string => {
+  const openAiFrames = kind === "openai" ? openAiStreamChunks({ includeUsage }) : [];
+  const intermediate = (i: number): Uint8Array<ArrayBuffer> => {
     const token = TOKENS[i % TOKENS.length] ?? "";
-    if (kind === "chat") return chatChunk(token, stamp());
-    if (kind === "generate") return generateChunk(token, stamp());
-    const frame = openAiStreamChunks({ includeUsage: false })[i % TOKENS.length];
-    return frame ? new TextDecoder().decode(frame) : "";
+    if (kind === "chat") return encoder.encode(chatChunk(token, stamp()));
+    if (kind === "generate") return encoder.encode(generateChunk(token, stamp()));
+    return openAiFrames[i % TOKENS.length] ?? new Uint8Array();
   };
-  const finalFrames = (): Uint8Array[] => {
+  const finalFrames = (): Uint8Array<ArrayBuffer>[] => {
     if (kind === "chat") return [encoder.encode(chatFinalChunk(stamp()))];
     if (kind === "generate") return [encoder.encode(generateFinal("", { newline: true }))];
-    return openAiStreamChunks({ includeUsage }).slice(TOKENS.length);
+    return openAiFrames.slice(TOKENS.length);
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -161,13 +164,16 @@ function shapedStream(
         return;
       }
       if (index < shape.chunks) {
-        controller.enqueue(encoder.encode(intermediate(index)));
+        controller.enqueue(intermediate(index));
         index++;
         return;
       }
       finished = true;
       for (const frame of finalFrames()) controller.enqueue(frame);
       controller.close();
+    },
+    cancel() {
+      cancelled.abort();
     },
   }, { highWaterMark: 0 });
 }
@@ -200,7 +206,7 @@ export function fastUpstreamHandler(): (request: Request) => Promise<Response> {
     tags: tagsBody(),
     version: versionBody(),
   };
-  let embed: { bytes: number; body: Uint8Array } | undefined;
+  let embed: { bytes: number; body: Uint8Array<ArrayBuffer> } | undefined;
 
   const generation = async (request: Request, kind: StreamKind): Promise<Response> => {
     const json = await readJson(request);
@@ -255,10 +261,8 @@ export function fastUpstreamHandler(): (request: Request) => Promise<Response> {
       return respond(chunkStream(chunks), 200, contentType);
     }
     // Ollama sends the headers with the first token.
-    if (shape.intervalMs > 0 && !(await sleep(shape.intervalMs, request.signal))) {
-      return new Response(null, { status: 499 });
-    }
-    return respond(shapedStream(kind, shape, includeUsage, request.signal), 200, contentType);
+    if (shape.intervalMs > 0) await sleep(shape.intervalMs);
+    return respond(shapedStream(kind, shape, includeUsage), 200, contentType);
   };
 
   return async (request) => {
@@ -269,13 +273,13 @@ export function fastUpstreamHandler(): (request: Request) => Promise<Response> {
       if (path === "/api/generate") return await generation(request, "generate");
       if (path === "/v1/chat/completions") return await generation(request, "openai");
       if (path === "/api/embed") {
-        await request.body?.cancel();
+        await request.arrayBuffer();
         const status = headerNumber(request, "x-bench-status", 200);
         if (status >= 400) return respond(errorBody("embedding failed"), status, CONTENT_TYPES.json);
         const bytes = headerNumber(request, "x-bench-embed-bytes", DEFAULT_EMBED_BYTES);
         if (embed?.bytes !== bytes) embed = { bytes, body: embedBody(bytes) };
         const body = embed.body;
-        const pieces: Uint8Array[] = [];
+        const pieces: Uint8Array<ArrayBuffer>[] = [];
         for (let offset = 0; offset < body.length; offset += EMBED_PIECE_BYTES) {
           pieces.push(body.subarray(offset, offset + EMBED_PIECE_BYTES));
         }
@@ -289,7 +293,7 @@ export function fastUpstreamHandler(): (request: Request) => Promise<Response> {
       }
       if (path === "/") return respond(head ? null : "Ollama is running", 200, CONTENT_TYPES.text);
     }
-    await request.body?.cancel();
+    await request.arrayBuffer();
     return respond("404 page not found", 404, CONTENT_TYPES.text);
   };
 }

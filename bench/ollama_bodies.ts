@@ -114,7 +114,7 @@ export function chatFinalChunk(createdAt: string = CREATED_AT): string {
 }
 
 /** The intermediate and final chunks of a streamed `/api/chat` answer, as bytes. */
-export function chatStreamChunks(): Uint8Array[] {
+export function chatStreamChunks(): Uint8Array<ArrayBuffer>[] {
   return [...TOKENS.map((token) => chatChunk(token)), chatFinalChunk()].map((line) =>
     encoder.encode(line)
   );
@@ -147,12 +147,12 @@ export function generateFinal(text: string, options: { newline: boolean }): stri
 }
 
 /** The non-streaming `/api/generate` answer. */
-export function generateBody(): Uint8Array {
+export function generateBody(): Uint8Array<ArrayBuffer> {
   return encoder.encode(generateFinal(TOKENS.join(""), { newline: false }));
 }
 
 /** The intermediate and final chunks of a streamed `/api/generate` answer, as bytes. */
-export function generateStreamChunks(): Uint8Array[] {
+export function generateStreamChunks(): Uint8Array<ArrayBuffer>[] {
   return [...TOKENS.map((token) => generateChunk(token)), generateFinal("", { newline: true })]
     .map((line) => encoder.encode(line));
 }
@@ -175,7 +175,7 @@ function openAiChunk(delta: Record<string, string>, finishReason: string | null)
  * first delta), the finish chunk (`delta:{}`, `finish_reason:"stop"`), the usage chunk when
  * `includeUsage`, and `data: [DONE]`.
  */
-export function openAiStreamChunks(options: { includeUsage: boolean }): Uint8Array[] {
+export function openAiStreamChunks(options: { includeUsage: boolean }): Uint8Array<ArrayBuffer>[] {
   const frames = TOKENS.map((token, i) =>
     openAiChunk(i === 0 ? { role: "assistant", content: token } : { content: token }, null)
   );
@@ -205,7 +205,7 @@ export function openAiStreamChunks(options: { includeUsage: boolean }): Uint8Arr
 }
 
 /** The non-streaming `/v1/chat/completions` answer. */
-export function openAiBody(): Uint8Array {
+export function openAiBody(): Uint8Array<ArrayBuffer> {
   return encoder.encode(JSON.stringify({
     id: "chatcmpl-917",
     object: "chat.completion",
@@ -226,7 +226,7 @@ export function openAiBody(): Uint8Array {
 }
 
 /** `GET /api/tags` listing the benchmark model and a few others. */
-export function tagsBody(): Uint8Array {
+export function tagsBody(): Uint8Array<ArrayBuffer> {
   const models = [BENCH_MODEL, "llama3.2:latest", "qwen2.5:0.5b", "nomic-embed-text:latest"].map(
     (name, i) => ({
       name,
@@ -248,12 +248,12 @@ export function tagsBody(): Uint8Array {
 }
 
 /** `GET /api/version`. */
-export function versionBody(): Uint8Array {
+export function versionBody(): Uint8Array<ArrayBuffer> {
   return encoder.encode(JSON.stringify({ version: "0.33.0" }));
 }
 
 /** An Ollama error body. */
-export function errorBody(message: string): Uint8Array {
+export function errorBody(message: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(JSON.stringify({ error: message }));
 }
 
@@ -261,7 +261,7 @@ export function errorBody(message: string): Uint8Array {
  * An `/api/embed` answer of about `bytes` bytes: one embedding of pseudo-random floats, then
  * `total_duration`, `load_duration` and `prompt_eval_count` last, as Ollama writes them.
  */
-export function embedBody(bytes: number): Uint8Array {
+export function embedBody(bytes: number): Uint8Array<ArrayBuffer> {
   const head = `{"model":"${BENCH_MODEL}","embeddings":[[`;
   const tail = `]],"total_duration":${FINAL_METRICS.total_duration},"load_duration":${FINAL_METRICS.load_duration},"prompt_eval_count":${FINAL_METRICS.prompt_eval_count}}`;
   // A block of ~64 KiB of numbers, repeated: building 60 MB of distinct floats buys nothing.

@@ -14,6 +14,7 @@
  * Without promtool the parse test fails: install it with `apt-get install prometheus`.
  */
 
+import { runPromtool } from "./support/promtool.ts";
 import assert from "node:assert/strict";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 
@@ -161,25 +162,10 @@ Deno.test("dashboard: promtool parses every query", async () => {
       file,
       stringifyYaml({ groups: [{ name: "dashboard", rules: records }] }),
     );
-    let output: Deno.CommandOutput;
-    try {
-      output = await new Deno.Command("promtool", {
-        args: ["check", "rules", file],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new Error(
-          "Cannot parse the dashboard's queries: promtool is not installed. Install it with " +
-            "`apt-get install prometheus` (Debian/Ubuntu) or put the promtool binary from " +
-            "https://prometheus.io/download/ on the PATH.",
-        );
-      }
-      throw error;
-    }
-    const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 0, text);
+    const { code, output: text } = await runPromtool(["check", "rules", file], {
+      purpose: "parse the dashboard's queries",
+    });
+    assert.equal(code, 0, text);
     assert.match(text, new RegExp(`SUCCESS: ${records.length} rules found`));
   } finally {
     await Deno.remove(directory, { recursive: true });

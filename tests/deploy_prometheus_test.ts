@@ -12,35 +12,14 @@
  * as .ci/run does) or put the promtool binary from https://prometheus.io/download/ on the PATH.
  */
 
+import { runPromtool } from "./support/promtool.ts";
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
 
 const DIRECTORY = new URL("../deploy/prometheus/", import.meta.url).pathname;
 
-async function promtool(args: string[]): Promise<{ code: number; output: string }> {
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command("promtool", {
-      args,
-      cwd: DIRECTORY,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new Error(
-        "Cannot check deploy/prometheus: promtool is not installed. Install it with " +
-          "`apt-get install prometheus` (Debian/Ubuntu) or put the promtool binary from " +
-          "https://prometheus.io/download/ on the PATH.",
-      );
-    }
-    throw error;
-  }
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    output: decoder.decode(output.stdout) + decoder.decode(output.stderr),
-  };
+function promtool(args: string[]): Promise<{ code: number; output: string }> {
+  return runPromtool(args, { cwd: DIRECTORY, purpose: "check deploy/prometheus" });
 }
 
 interface AlertRule {

@@ -16,6 +16,7 @@
  * Without promtool these tests fail: install it with `apt-get install prometheus`.
  */
 
+import { runPromtool } from "./support/promtool.ts";
 import assert from "node:assert/strict";
 import { formatBucketBound } from "../lib/metrics/format_bucket_bound.ts";
 import type { FamilySnapshot } from "../lib/metrics/metric_family.ts";
@@ -39,33 +40,11 @@ const WEIRD_VALUES = [
 
 const TIMESTAMP_SECONDS = 1_700_000_000;
 
-async function promtool(args: string[], stdin?: string): Promise<{ code: number; output: string }> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("promtool", {
-      args,
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new Error(
-        "Cannot check the exposition: promtool is not installed. Install it with " +
-          "`apt-get install prometheus` (Debian/Ubuntu) or put the promtool binary from " +
-          "https://prometheus.io/download/ on the PATH.",
-      );
-    }
-    throw error;
-  }
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const { code, stdout, stderr } = await child.output();
-  const decoder = new TextDecoder();
-  return { code, output: decoder.decode(stdout) + decoder.decode(stderr) };
+function promtool(args: string[], stdin?: string): Promise<{ code: number; output: string }> {
+  return runPromtool(args, {
+    purpose: "check the exposition",
+    ...(stdin === undefined ? {} : { stdin }),
+  });
 }
 
 /**

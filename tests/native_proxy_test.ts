@@ -5,11 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { expectedCompletion, type SimulatorOptions } from "./support/ollama_simulator.ts";
-import { ExporterHarness } from "./support/exporter_harness.ts";
+import { type ExporterHarness, withHarness } from "./support/exporter_harness.ts";
 import { rawRequest } from "./support/raw_http.ts";
 
 const MODEL = "llama3.2:latest";
-const FIXED_CLOCK = { now: () => 1764000000000 };
 const decoder = new TextDecoder();
 
 async function send(
@@ -28,21 +27,6 @@ async function send(
 
 function headersOf(response: Response): [string, string][] {
   return [...response.headers].filter(([name]) => name !== "date");
-}
-
-async function withHarness(
-  options: { simulator?: SimulatorOptions; env?: Record<string, string>; upstream?: string },
-  body: (h: ExporterHarness) => Promise<void>,
-): Promise<void> {
-  const h = await ExporterHarness.start({
-    ...options,
-    simulator: { ...FIXED_CLOCK, ...options.simulator },
-  });
-  try {
-    await body(h);
-  } finally {
-    await h.close();
-  }
 }
 
 /** Sends the same request to the simulator and through the exporter; asserts identical answers. */

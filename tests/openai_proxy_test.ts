@@ -10,26 +10,10 @@ import {
   expectedEmbedding,
   type SimulatorOptions,
 } from "./support/ollama_simulator.ts";
-import { ExporterHarness } from "./support/exporter_harness.ts";
+import { withHarness } from "./support/exporter_harness.ts";
 
 const MODEL = "llama3.2:latest";
-const FIXED_CLOCK = { now: () => 1764000000000 };
 const decoder = new TextDecoder();
-
-async function withHarness(
-  options: { simulator?: SimulatorOptions; env?: Record<string, string> },
-  body: (h: ExporterHarness) => Promise<void>,
-): Promise<void> {
-  const h = await ExporterHarness.start({
-    ...options,
-    simulator: { ...FIXED_CLOCK, ...options.simulator },
-  });
-  try {
-    await body(h);
-  } finally {
-    await h.close();
-  }
-}
 
 async function post(base: string, path: string, body: unknown, headers: HeadersInit = {}) {
   const response = await fetch(base + path, {

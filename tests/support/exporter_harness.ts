@@ -101,3 +101,25 @@ export class ExporterHarness {
     await this.simulator.close();
   }
 }
+
+/** A fixed clock for the simulator, so `created_at` is the same in direct and proxied answers. */
+export const FIXED_CLOCK = { now: (): number => 1764000000000 };
+
+/**
+ * Runs `body` with a fresh simulator (fixed clock unless the options say otherwise) and exporter,
+ * and closes both afterwards, whatever happens.
+ */
+export async function withHarness(
+  options: { simulator?: SimulatorOptions; env?: Record<string, string>; upstream?: string },
+  body: (harness: ExporterHarness) => Promise<void>,
+): Promise<void> {
+  const harness = await ExporterHarness.start({
+    ...options,
+    simulator: { ...FIXED_CLOCK, ...options.simulator },
+  });
+  try {
+    await body(harness);
+  } finally {
+    await harness.close();
+  }
+}

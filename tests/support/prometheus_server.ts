@@ -89,7 +89,11 @@ export class PrometheusServer {
   static async start(options: PrometheusOptions): Promise<PrometheusServer> {
     const interval = `${options.intervalSeconds ?? 1}s`;
     const config = {
-      global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
+      global: {
+        scrape_interval: interval,
+        scrape_timeout: interval,
+        evaluation_interval: interval,
+      },
       scrape_configs: options.jobs.map((job) => ({
         job_name: job.name,
         metrics_path: job.metricsPath ?? "/metrics",
