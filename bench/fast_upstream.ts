@@ -38,6 +38,7 @@ import {
   TOKENS,
   versionBody,
 } from "./ollama_bodies.ts";
+import { exitWhenStdinCloses } from "./stdin_watch.ts";
 
 /** Content types exactly as Ollama sends them. */
 export const CONTENT_TYPES = {
@@ -296,17 +297,6 @@ export function fastUpstreamHandler(): (request: Request) => Promise<Response> {
     await request.arrayBuffer();
     return respond("404 page not found", 404, CONTENT_TYPES.text);
   };
-}
-
-/** Exits the process when standard input reaches its end (the harness went away). */
-export function exitWhenStdinCloses(): void {
-  (async () => {
-    try {
-      for await (const _ of Deno.stdin.readable) { /* only waiting for the end */ }
-    } finally {
-      Deno.exit(0);
-    }
-  })();
 }
 
 if (import.meta.main) {

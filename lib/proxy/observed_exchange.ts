@@ -15,7 +15,7 @@ import { clientResponse } from "./client_response.ts";
 import type { ProxyContext } from "./proxy_context.ts";
 import { RequestObservation } from "./request_observation.ts";
 import { parseJsonObject } from "./request_json.ts";
-import { type ErrorShape, upstreamFailure } from "./upstream_failure.ts";
+import { errorBody, type ErrorShape, upstreamFailure } from "./upstream_failure.ts";
 
 /** How one observed route differs from the others. */
 export interface ObservedExchangeOptions {
@@ -96,7 +96,9 @@ export async function observedExchange(
   }
   const observer = options.observe(observation, upstream, { rewritten: replacement !== undefined });
   const length = Number(upstream.headers.get("content-length") ?? NaN);
-  if (length <= WHOLE_BODY_LIMIT) return await answerWhole(upstream, observer);
+  if (length <= WHOLE_BODY_LIMIT) {
+    return await answerWhole(upstream, observer, { observation, shape: options.shape });
+  }
   return clientResponse(upstream, tapBody(upstream.body, observer));
 }
 
@@ -107,13 +109,23 @@ export async function observedExchange(
  */
 const WHOLE_BODY_LIMIT = 256 * 1024;
 
-async function answerWhole(upstream: Response, observer: BodyObserver): Promise<Response> {
+async function answerWhole(
+  upstream: Response,
+  observer: BodyObserver,
+  options: { observation: RequestObservation; shape: ErrorShape },
+): Promise<Response> {
   let bytes: Uint8Array;
   try {
     bytes = await upstream.bytes();
   } catch (error) {
-    observer.abort(error, performance.now(), { byClient: false });
-    throw error;
+    // Ollama went away in the middle of its answer; nothing has been sent to the client yet.
+    const detail = error instanceof Error ? error.message : String(error);
+    options.observation.fail("stream_error");
+    options.observation.finish(502);
+    return new Response(
+      errorBody(`Cannot read Ollama's answer: ${detail}`, { shape: options.shape }),
+      { status: 502, headers: { "content-type": "application/json; charset=utf-8" } },
+    );
   }
   const now = performance.now();
   const replaced = observer.chunk(bytes, now);
