@@ -156,7 +156,12 @@ function shapedStream(
         const line = kind === "openai"
           ? `data: ${
             JSON.stringify({
-              error: { message: "model runner crashed", type: "api_error", param: null, code: null },
+              error: {
+                message: "model runner crashed",
+                type: "api_error",
+                param: null,
+                code: null,
+              },
             })
           }\n\n`
           : `${JSON.stringify({ error: "an error was encountered while running the model" })}\n`;
@@ -215,7 +220,12 @@ export function fastUpstreamHandler(): (request: Request) => Promise<Response> {
       return kind === "openai"
         ? respond(
           JSON.stringify({
-            error: { message: "invalid request body", type: "invalid_request_error", param: null, code: null },
+            error: {
+              message: "invalid request body",
+              type: "invalid_request_error",
+              param: null,
+              code: null,
+            },
           }),
           400,
           CONTENT_TYPES.json,
@@ -276,7 +286,9 @@ export function fastUpstreamHandler(): (request: Request) => Promise<Response> {
       if (path === "/api/embed") {
         await request.arrayBuffer();
         const status = headerNumber(request, "x-bench-status", 200);
-        if (status >= 400) return respond(errorBody("embedding failed"), status, CONTENT_TYPES.json);
+        if (status >= 400) {
+          return respond(errorBody("embedding failed"), status, CONTENT_TYPES.json);
+        }
         const bytes = headerNumber(request, "x-bench-embed-bytes", DEFAULT_EMBED_BYTES);
         if (embed?.bytes !== bytes) embed = { bytes, body: embedBody(bytes) };
         const body = embed.body;
@@ -317,6 +329,7 @@ if (import.meta.main) {
   Deno.serve({
     hostname: values.hostname,
     port,
-    onListen: ({ hostname, port }) => console.error(`fast_upstream: listening on ${hostname}:${port}`),
+    onListen: ({ hostname, port }) =>
+      console.error(`fast_upstream: listening on ${hostname}:${port}`),
   }, fastUpstreamHandler());
 }

@@ -263,7 +263,8 @@ export function errorBody(message: string): Uint8Array<ArrayBuffer> {
  */
 export function embedBody(bytes: number): Uint8Array<ArrayBuffer> {
   const head = `{"model":"${BENCH_MODEL}","embeddings":[[`;
-  const tail = `]],"total_duration":${FINAL_METRICS.total_duration},"load_duration":${FINAL_METRICS.load_duration},"prompt_eval_count":${FINAL_METRICS.prompt_eval_count}}`;
+  const tail =
+    `]],"total_duration":${FINAL_METRICS.total_duration},"load_duration":${FINAL_METRICS.load_duration},"prompt_eval_count":${FINAL_METRICS.prompt_eval_count}}`;
   // A block of ~64 KiB of numbers, repeated: building 60 MB of distinct floats buys nothing.
   let seed = 12345;
   const numbers: string[] = [];

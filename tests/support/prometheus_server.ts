@@ -105,7 +105,7 @@ export class PrometheusServer {
     try {
       await Deno.writeTextFile(`${dir}/prometheus.yml`, configText);
       for (let attempt = 1;; attempt++) {
-        const server = await PrometheusServer.#launch(options, dir, configText);
+        const server = PrometheusServer.#launch(options, dir, configText);
         const outcome = await server.#waitReady(options.readyTimeoutMs ?? 20_000);
         if (outcome === "ready") return server;
         const log = server.#log.text;
@@ -124,11 +124,7 @@ export class PrometheusServer {
     }
   }
 
-  static async #launch(
-    options: PrometheusOptions,
-    dir: string,
-    configText: string,
-  ): Promise<PrometheusServer> {
+  static #launch(options: PrometheusOptions, dir: string, configText: string): PrometheusServer {
     const port = freePort();
     const binary = options.binary ?? "prometheus";
     let child: Deno.ChildProcess;

@@ -1,0 +1,202 @@
+/**
+ * The servers a benchmark run talks to, each its own process so that no two share an event loop:
+ * the fast upstream, and in front of it the targets `bare` and `tap` (minimal Deno
+ * pass-throughs), `exporter` (the real one, `main.ts`) and `nginx` (when installed). `direct` is
+ * the upstream itself.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { startNginx } from "./nginx.ts";
+import { freePort, ServerProcess } from "./processes.ts";
+
+/** Target names, in report order. */
+export const TARGET_NAMES = ["direct", "bare", "tap", "exporter", "nginx"] as const;
+
+/** One target name. */
+export type TargetName = typeof TARGET_NAMES[number];
+
+/** Whether `name` is a target name. */
+export function isTargetName(name: string): name is TargetName {
+  return (TARGET_NAMES as readonly string[]).includes(name);
+}
+
+/** The repository root (where `main.ts` is). */
+export const REPO_ROOT: string = fileURLToPath(new URL("../", import.meta.url));
+
+const BENCH_DIR = fileURLToPath(new URL("./", import.meta.url));
+
+/** A server and its address. */
+export interface Endpoint {
+  readonly origin: string;
+  readonly port: number;
+  readonly process: ServerProcess;
+}
+
+/** One thing to send requests to; `process` is the proxy (absent for `direct`). */
+export interface Target {
+  readonly name: TargetName;
+  readonly origin: string;
+  readonly process?: ServerProcess;
+}
+
+/** Starts the fast upstream. */
+export async function startUpstream(options: { cpus?: string } = {}): Promise<Endpoint> {
+  const port = freePort();
+  const process = ServerProcess.launch({
+    name: "upstream",
+    command: Deno.execPath(),
+    args: [
+      "run",
+      "--allow-net",
+      `${BENCH_DIR}fast_upstream.ts`,
+      "--port",
+      String(port),
+      "--watch-stdin",
+    ],
+    stdinPipe: true,
+    nofile: 65536,
+    ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+  });
+  await process.waitForPort(port, 30_000);
+  return { origin: `http://127.0.0.1:${port}`, port, process };
+}
+
+/** Starts a bare or tap pass-through in front of `upstream`. */
+export async function startPassThrough(
+  mode: "bare" | "tap",
+  upstream: string,
+  options: { cpus?: string } = {},
+): Promise<Endpoint> {
+  const port = freePort();
+  const process = ServerProcess.launch({
+    name: mode,
+    command: Deno.execPath(),
+    args: [
+      "run",
+      "--allow-net",
+      `${BENCH_DIR}pass_through.ts`,
+      "--mode",
+      mode,
+      "--port",
+      String(port),
+      "--upstream",
+      upstream,
+      "--watch-stdin",
+    ],
+    stdinPipe: true,
+    nofile: 65536,
+    ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+  });
+  await process.waitForPort(port, 30_000);
+  return { origin: `http://127.0.0.1:${port}`, port, process };
+}
+
+/**
+ * Starts the real exporter (`main.ts`) in front of `upstream`, with `LOG_LEVEL=WARNING` so that
+ * per-request log lines do not distort the numbers; resolves once `/readyz` answers 200 (it has
+ * seen the upstream and admitted its models).
+ */
+export async function startExporter(
+  upstream: string,
+  options: { cpus?: string; nofile?: number } = {},
+): Promise<Endpoint> {
+  const port = freePort();
+  const process = ServerProcess.launch({
+    name: "exporter",
+    command: Deno.execPath(),
+    args: ["run", "--allow-net", "--allow-env", "--allow-read=/proc/self", "main.ts"],
+    cwd: REPO_ROOT,
+    env: {
+      OLLAMA_HOST: upstream,
+      PORT: String(port),
+      LISTEN_HOST: "127.0.0.1",
+      LOG_LEVEL: "WARNING",
+    },
+    nofile: options.nofile ?? 65536,
+    ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  try {
+    await process.waitForOk(`${origin}/readyz`, 30_000);
+  } catch (error) {
+    await process.stop();
+    throw error;
+  }
+  return { origin, port, process };
+}
+
+/** The running targets and the upstream behind them. */
+export class Fleet {
+  /** The fast upstream. */
+  readonly upstream: Endpoint;
+  /** The targets, in report order. */
+  readonly targets: readonly Target[];
+  #tempDir: string;
+
+  private constructor(upstream: Endpoint, targets: Target[], tempDir: string) {
+    this.upstream = upstream;
+    this.targets = targets;
+    this.#tempDir = tempDir;
+  }
+
+  /**
+   * Starts the upstream and the `names` targets (nginx only when `nginx` is true: installed and
+   * asked for). On failure, stops what had started and rethrows.
+   */
+  static async start(
+    names: readonly TargetName[],
+    options: { cpus?: string; tempDir: string },
+  ): Promise<Fleet> {
+    const cpus = options.cpus !== undefined ? { cpus: options.cpus } : {};
+    const started: ServerProcess[] = [];
+    try {
+      const upstream = await startUpstream(cpus);
+      started.push(upstream.process);
+      const targets: Target[] = [];
+      for (const name of names) {
+        if (name === "direct") {
+          targets.push({ name, origin: upstream.origin });
+          continue;
+        }
+        let endpoint: Endpoint;
+        if (name === "bare" || name === "tap") {
+          endpoint = await startPassThrough(name, upstream.origin, cpus);
+        } else if (name === "exporter") {
+          endpoint = await startExporter(upstream.origin, cpus);
+        } else {
+          const dir = `${options.tempDir}/nginx`;
+          await Deno.mkdir(dir, { recursive: true });
+          const port = freePort();
+          const process = await startNginx({ dir, port, upstreamPort: upstream.port, ...cpus });
+          endpoint = { port, origin: `http://127.0.0.1:${port}`, process };
+        }
+        started.push(endpoint.process);
+        targets.push({ name, origin: endpoint.origin, process: endpoint.process });
+      }
+      return new Fleet(upstream, targets, options.tempDir);
+    } catch (error) {
+      await Promise.all(started.map((process) => process.stop()));
+      throw error;
+    }
+  }
+
+  /** The target called `name`, if it runs. */
+  target(name: TargetName): Target | undefined {
+    return this.targets.find((target) => target.name === name);
+  }
+
+  /** Stops every process. */
+  async stop(): Promise<void> {
+    await Promise.all([
+      ...this.targets.flatMap((target) => target.process ? [target.process.stop()] : []),
+      this.upstream.process.stop(),
+    ]);
+  }
+
+  /** The temporary directory (nginx configuration, wrk scripts). */
+  get tempDir(): string {
+    return this.#tempDir;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Benchmarks of the exporter's per-request hot paths, on one streamed `/api/chat` answer (20
+ * intermediate chunks and the final chunk, in Ollama's wire format):
+ *
+ * - line splitting: `ByteLineSplitter` on raw bytes vs `TextDecoderStream` + `TextLineStream`;
+ * - reading the final chunk: `JSON.parse` + `statsFromOllama` vs `statsFromTail`;
+ * - one `RequestObservation` from start to finish (metrics registered on a fresh registry);
+ * - pumping the 21 chunks through an empty `TransformStream` vs `tapBody` (with an observer that
+ *   does nothing, and with the real `NativeStreamObserver`).
+ *
+ * Run: `deno bench bench/hot_paths_bench.ts` (no permissions needed).
+ */
+
+import { registerExporterMetrics } from "../lib/exporter_metrics.ts";
+import { Logger } from "../lib/log.ts";
+import { Registry } from "../lib/metrics/registry.ts";
+import { ModelLabels } from "../lib/model_labels.ts";
+import { statsFromOllama, statsFromTail } from "../lib/proxy/generation_stats.ts";
+import { NativeStreamObserver } from "../lib/proxy/native_stream_observer.ts";
+import { type ObservationSinks, RequestObservation } from "../lib/proxy/request_observation.ts";
+import { ByteLineSplitter } from "../lib/streams/byte_line_splitter.ts";
+import { type BodyObserver, tapBody } from "../lib/streams/tap_body.ts";
+import { TextLineStream } from "../lib/streams/text_line_stream.ts";
+import { BENCH_MODEL, chatFinalChunk, chatStreamChunks } from "./ollama_bodies.ts";
+
+const CHUNKS = chatStreamChunks();
+const FINAL_LINE = chatFinalChunk().trimEnd();
+
+function chunkStream(): ReadableStream<Uint8Array> {
+  let next = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = CHUNKS[next++];
+      if (chunk) controller.enqueue(chunk);
+      if (next >= CHUNKS.length) controller.close();
+    },
+  }, { highWaterMark: 0 });
+}
+
+async function drain(stream: ReadableStream<unknown>): Promise<number> {
+  let count = 0;
+  for await (const _ of stream) count++;
+  return count;
+}
+
+function expect(actual: number, wanted: number, what: string): void {
+  if (actual !== wanted) throw new Error(`${what}: got ${actual}, expected ${wanted}`);
+}
+
+function sinks(): ObservationSinks {
+  const registry = new Registry();
+  const models = new ModelLabels({ max: 100 });
+  models.admit(BENCH_MODEL);
+  return {
+    metrics: registerExporterMetrics(registry),
+    models,
+    logger: new Logger("ERROR"),
+    clientLabel: false,
+  };
+}
+
+function observation(shared: ObservationSinks): RequestObservation {
+  return new RequestObservation(shared, {
+    method: "POST",
+    path: "/api/chat",
+    endpoint: "/api/chat",
+    model: BENCH_MODEL,
+    start: performance.now(),
+  });
+}
+
+Deno.bench({
+  name: "ByteLineSplitter",
+  group: "line splitting, 21 chunks",
+  baseline: true,
+  fn: () => {
+    let lines = 0;
+    const splitter = new ByteLineSplitter(() => lines++);
+    for (const chunk of CHUNKS) splitter.push(chunk);
+    splitter.flush();
+    expect(lines, 21, "lines");
+  },
+});
+
+Deno.bench({
+  name: "TextDecoderStream + TextLineStream",
+  group: "line splitting, 21 chunks",
+  fn: async () => {
+    const lines = await drain(
+      chunkStream().pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream()),
+    );
+    expect(lines, 21, "lines");
+  },
+});
+
+Deno.bench({
+  name: "JSON.parse + statsFromOllama",
+  group: "final chunk",
+  baseline: true,
+  fn: () => {
+    const stats = statsFromOllama(JSON.parse(FINAL_LINE));
+    expect(stats.outputTokens ?? -1, 20, "eval_count");
+  },
+});
+
+Deno.bench({
+  name: "statsFromTail",
+  group: "final chunk",
+  fn: () => {
+    const stats = statsFromTail(FINAL_LINE);
+    expect(stats.outputTokens ?? -1, 20, "eval_count");
+  },
+});
+
+const sharedSinks = sinks();
+
+Deno.bench({
+  name: "start + finish",
+  group: "request observation",
+  baseline: true,
+  fn: () => {
+    observation(sharedSinks).finish(200);
+  },
+});
+
+Deno.bench({
+  name: "start + 21 outputs + stats + finish",
+  group: "request observation",
+  fn: () => {
+    const record = observation(sharedSinks);
+    for (let i = 0; i < 21; i++) record.output(performance.now());
+    record.stats({
+      promptTokens: 26,
+      outputTokens: 20,
+      totalDurationNs: 1_234_567_890,
+      loadDurationNs: 12_345_678,
+      promptEvalDurationNs: 123_456_789,
+      evalDurationNs: 987_654_321,
+    });
+    record.finish(200);
+  },
+});
+
+const noop: BodyObserver = { chunk: () => {}, end: () => {}, abort: () => {} };
+
+Deno.bench({
+  name: "empty TransformStream",
+  group: "body pump, 21 chunks",
+  baseline: true,
+  fn: async () => {
+    expect(await drain(chunkStream().pipeThrough(new TransformStream())), 21, "chunks");
+  },
+});
+
+Deno.bench({
+  name: "tapBody, observer does nothing",
+  group: "body pump, 21 chunks",
+  fn: async () => {
+    expect(await drain(tapBody(chunkStream(), noop)), 21, "chunks");
+  },
+});
+
+Deno.bench({
+  name: "tapBody + NativeStreamObserver (the /api/chat path)",
+  group: "body pump, 21 chunks",
+  fn: async () => {
+    const observer = new NativeStreamObserver(observation(sharedSinks), {
+      status: 200,
+      streaming: true,
+    });
+    expect(await drain(tapBody(chunkStream(), observer)), 21, "chunks");
+  },
+});

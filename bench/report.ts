@@ -1,0 +1,231 @@
+/**
+ * The benchmark report: ratios between targets, and the plain-text tables printed at the end of
+ * a run.
+ *
+ * @module
+ */
+
+import type { ConcurrencyResult } from "./concurrency.ts";
+import type { EnduranceResult } from "./endurance.ts";
+import type { TargetName } from "./fleet.ts";
+import type { LargeBodyResult } from "./large_body.ts";
+import type { MachineInfo } from "./machine.ts";
+import { ratio } from "./stats.ts";
+import type { StreamLatencyResult } from "./stream_latency.ts";
+import type { Cell, TransparencyCheck } from "./throughput.ts";
+import type { WorkloadName } from "./workloads.ts";
+
+/** The ratios reported per workload: numerator and denominator targets. */
+export const RATIO_PAIRS: readonly (readonly [TargetName, TargetName])[] = [
+  ["exporter", "bare"],
+  ["exporter", "tap"],
+  ["exporter", "direct"],
+  ["nginx", "direct"],
+];
+
+/** Ratios of one workload, keyed `"exporter/bare"` and so on. */
+export interface WorkloadRatios {
+  /** Requests per second, numerator over denominator (below 1: slower). */
+  readonly rps: Record<string, number>;
+  /** Median latency, numerator over denominator (above 1: slower). */
+  readonly p50: Record<string, number>;
+  readonly p99: Record<string, number>;
+}
+
+/** Everything one run wrote to `bench/results/latest.json`. */
+export interface BenchReport {
+  readonly schema: 1;
+  readonly started_at: string;
+  readonly finished_at: string;
+  readonly machine: MachineInfo;
+  readonly settings: Record<string, unknown>;
+  readonly transparency: TransparencyCheck[];
+  readonly cells: Cell[];
+  readonly ratios: Partial<Record<WorkloadName, WorkloadRatios>>;
+  readonly stream_latency: StreamLatencyResult[] | null;
+  readonly concurrency: ConcurrencyResult | null;
+  readonly large_body: LargeBodyResult | null;
+  readonly endurance: EnduranceResult | null;
+  /** What went wrong or looked wrong; empty on a clean run. */
+  readonly problems: string[];
+}
+
+/** Computes the ratios of every workload from the cells. */
+export function ratiosOf(cells: readonly Cell[]): Partial<Record<WorkloadName, WorkloadRatios>> {
+  const result: Partial<Record<WorkloadName, WorkloadRatios>> = {};
+  const workloads = [...new Set(cells.map((cell) => cell.workload))];
+  for (const workload of workloads) {
+    const find = (target: TargetName) =>
+      cells.find((cell) => cell.workload === workload && cell.target === target);
+    const rps: Record<string, number> = {};
+    const p50: Record<string, number> = {};
+    const p99: Record<string, number> = {};
+    for (const [a, b] of RATIO_PAIRS) {
+      const top = find(a);
+      const bottom = find(b);
+      if (!top || !bottom) continue;
+      const key = `${a}/${b}`;
+      rps[key] = ratio(top.rps, bottom.rps);
+      p50[key] = ratio(top.p50_ms, bottom.p50_ms);
+      p99[key] = ratio(top.p99_ms, bottom.p99_ms);
+    }
+    result[workload] = { rps, p50, p99 };
+  }
+  return result;
+}
+
+/** Formats rows as a left-aligned first column and right-aligned others. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...rows.map((row) => (row[i] ?? "").length))
+  );
+  const line = (row: readonly string[]) =>
+    row.map((cell, i) => i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)).join("  ")
+      .trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+function fixed(value: number | undefined, digits: number): string {
+  return value === undefined || !Number.isFinite(value) ? "-" : value.toFixed(digits);
+}
+
+/** The whole report as text. */
+export function formatReport(report: BenchReport): string {
+  const out: string[] = [];
+  const m = report.machine;
+  out.push(
+    `Machine: ${m.nproc} CPUs (${m.cpu_model}), ${(m.mem_total_kib / 1048576).toFixed(1)} GiB, ` +
+      `Linux ${m.kernel}, Deno ${m.deno}, ${m.wrk ?? "no wrk"}, ${m.nginx ?? "no nginx"}`,
+  );
+  const s = report.settings;
+  out.push(
+    `Settings: ${s.duration}s per cell, ${s.connections} connections, ${s.threads} wrk thread(s), ` +
+      `${s.repeat} repeat(s), placement ${s.placement}`,
+  );
+  if (report.cells.length > 0) {
+    out.push("", "Throughput (wrk)");
+    out.push(table(
+      [
+        "workload",
+        "target",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "proxy CPU µs/req",
+        "upstream CPU µs/req",
+        "proxy syscalls/req",
+        "errors",
+      ],
+      report.cells.map((cell) => [
+        cell.workload,
+        cell.target,
+        fixed(cell.rps, 0),
+        fixed(cell.p50_ms, 2),
+        fixed(cell.p99_ms, 2),
+        cell.target === "direct" ? "-" : fixed(cell.proxy_cpu_us_per_req, 0),
+        fixed(cell.upstream_cpu_us_per_req, 0),
+        cell.target === "direct" ? "-" : fixed(cell.proxy_syscalls_per_req, 1),
+        String(cell.non2xx + cell.socket_errors),
+      ]),
+    ));
+    out.push("", "Ratios (req/s; p50 and p99 latency in brackets)");
+    const keys = RATIO_PAIRS.map(([a, b]) => `${a}/${b}`);
+    out.push(table(
+      ["workload", ...keys],
+      Object.entries(report.ratios).map(([workload, ratios]) => [
+        workload,
+        ...keys.map((key) =>
+          ratios.rps[key] === undefined
+            ? "-"
+            : `${fixed(ratios.rps[key], 2)} [${fixed(ratios.p50[key], 2)}, ${
+              fixed(ratios.p99[key], 2)
+            }]`
+        ),
+      ]),
+    ));
+  }
+  const opaque = report.transparency.filter((check) => !check.identical);
+  out.push(
+    "",
+    opaque.length === 0
+      ? `Transparency: ${report.transparency.length} target×workload answers identical to the upstream's (status, content-type, body)`
+      : `Transparency: ${opaque.length} answers differ: ${
+        opaque.map((c) => `${c.workload}/${c.target}: ${c.differences.join("; ")}`).join(" | ")
+      }`,
+  );
+  if (report.stream_latency) {
+    out.push("", "Streaming latency (per chunk: upstream write → client read)");
+    out.push(table(
+      ["target", "chunks", "p50 ms", "p99 ms", "max ms", "extra p50 ms", "extra p99 ms"],
+      report.stream_latency.map((row) => [
+        row.target,
+        String(row.chunks),
+        fixed(row.delay_p50_ms, 3),
+        fixed(row.delay_p99_ms, 3),
+        fixed(row.delay_max_ms, 3),
+        fixed(row.extra_p50_ms, 3),
+        fixed(row.extra_p99_ms, 3),
+      ]),
+    ));
+  }
+  const c = report.concurrency;
+  if (c) {
+    out.push(
+      "",
+      `Concurrency: ${c.streams} slow streams through the exporter: ${c.completed} complete, ` +
+        `${c.failed} failed, ${c.open_when_measured} open when measured (in flight per /metrics: ` +
+        `${c.in_flight_seen}, scrape ${fixed(c.metrics_scrape_ms, 1)} ms)`,
+      `  RSS ${(c.baseline_rss_kib / 1024).toFixed(1)} MiB idle → ${
+        (Math.max(c.peak_rss_kib, c.hwm_kib) / 1024).toFixed(1)
+      } MiB peak = ${
+        fixed(c.rss_per_stream_kib, 1)
+      } KiB per stream; fds ${c.baseline_fds} → ${c.peak_fds}`,
+    );
+  }
+  const l = report.large_body;
+  if (l) {
+    out.push(
+      "",
+      `Large body: ${(l.body_bytes / 1e6).toFixed(1)} MB /api/embed through the exporter ` +
+        `(${l.identical ? "identical" : "DIFFERENT"}): RSS +${
+          (l.rss_growth_kib / 1024).toFixed(1)
+        } MiB ` +
+        `(${(l.baseline_rss_kib / 1024).toFixed(1)} → ${
+          (l.peak_rss_kib / 1024).toFixed(1)
+        } MiB), ` +
+        `${fixed(l.exporter_mb_per_s, 0)} MB/s (direct ${fixed(l.direct_mb_per_s, 0)} MB/s); ` +
+        `observed as: ${l.embed_metric_names.join(", ") || "nothing"}; tokens processed ` +
+        `${l.tokens_processed}`,
+    );
+  }
+  const e = report.endurance;
+  if (e) {
+    out.push(
+      "",
+      `Endurance: ${e.requests} requests in ${e.seconds} s (${e.requests_per_s} req/s), ` +
+        `${e.unexpected} unexpected outcomes`,
+      table(
+        ["window", "from s", "to s", "RSS MiB", "fds", "req/s"],
+        [["first", e.first], ["last", e.last]].map(([name, w]) => {
+          const window = w as EnduranceResult["first"];
+          return [
+            name as string,
+            fixed(window.from_s, 0),
+            fixed(window.to_s, 0),
+            fixed(window.rss_kib / 1024, 1),
+            fixed(window.fds, 1),
+            fixed(window.requests_per_s, 0),
+          ];
+        }),
+      ),
+      `  RSS growth ${(e.rss_growth_kib / 1024).toFixed(1)} MiB, fd growth ${e.fd_growth}, ` +
+        `peak ${
+          (e.hwm_kib / 1024).toFixed(1)
+        } MiB; after: ${e.fds_after} fds, ${e.in_flight_after} in flight`,
+    );
+  }
+  if (report.problems.length > 0) {
+    out.push("", "Problems:", ...report.problems.map((problem) => `  - ${problem}`));
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,116 @@
+/**
+ * How much later each streamed chunk reaches the client through a proxy than straight from the
+ * upstream. The upstream paces an `/api/chat` stream (one chunk every `intervalMs`) and writes
+ * into each chunk's `created_at` the wall-clock moment it wrote it; the client notes when each
+ * line arrived. A chunk's delay is arrival minus `created_at` (both clocks are the machine's).
+ * Streams through every target run at the same time, paired by index with direct streams, and the
+ * extra delay of chunk i of stream k is its delay through the target minus the delay of chunk i
+ * of direct stream k.
+ *
+ * @module
+ */
+
+import type { Fleet, TargetName } from "./fleet.ts";
+import { parseGoTime, REQUEST_BODIES } from "./ollama_bodies.ts";
+import { percentile, round } from "./stats.ts";
+import { readStream } from "./stream_client.ts";
+
+/** Per-chunk delays through one target. */
+export interface StreamLatencyResult {
+  readonly target: TargetName;
+  readonly streams: number;
+  /** Chunks measured (lines with a `created_at`). */
+  readonly chunks: number;
+  /** Streams that did not end with the final chunk. */
+  readonly incomplete: number;
+  /** Delay from the upstream writing a chunk to the client reading it. */
+  readonly delay_p50_ms: number;
+  readonly delay_p99_ms: number;
+  readonly delay_max_ms: number;
+  /** Delay minus the paired direct delay (absent for `direct` itself). */
+  readonly extra_p50_ms?: number;
+  readonly extra_p99_ms?: number;
+}
+
+/** Settings of the stream latency phase. */
+export interface StreamLatencyOptions {
+  readonly streams: number;
+  readonly intervalMs: number;
+  readonly chunks: number;
+}
+
+/** Runs the phase over every target of `fleet`. */
+export async function runStreamLatency(
+  fleet: Fleet,
+  options: StreamLatencyOptions,
+): Promise<StreamLatencyResult[]> {
+  const timeoutMs = (options.chunks + 2) * options.intervalMs + 30_000;
+  // delays[target][stream][chunk]
+  const delays = new Map<TargetName, number[][]>();
+  const incomplete = new Map<TargetName, number>();
+  const jobs: Promise<void>[] = [];
+  for (const target of fleet.targets) {
+    const perStream: number[][] = [];
+    delays.set(target.name, perStream);
+    incomplete.set(target.name, 0);
+    for (let k = 0; k < options.streams; k++) {
+      const stream: number[] = [];
+      perStream.push(stream);
+      jobs.push((async () => {
+        let complete = false;
+        try {
+          const outcome = await readStream({
+            url: `${target.origin}/api/chat`,
+            body: REQUEST_BODIES.chat,
+            headers: {
+              "x-bench-interval-ms": String(options.intervalMs),
+              "x-bench-chunks": String(options.chunks),
+            },
+            timeoutMs,
+            onLine: (line, arrived) => {
+              const createdAt = /"created_at":"([^"]+)"/.exec(line)?.[1];
+              const sent = createdAt === undefined ? NaN : parseGoTime(createdAt);
+              if (Number.isFinite(sent)) stream.push(arrived - sent);
+            },
+          });
+          complete = outcome.sawEnd && outcome.status === 200;
+        } catch {
+          // counted below
+        }
+        if (!complete) incomplete.set(target.name, (incomplete.get(target.name) ?? 0) + 1);
+      })());
+    }
+  }
+  await Promise.all(jobs);
+  const direct = delays.get("direct");
+  const results: StreamLatencyResult[] = [];
+  for (const target of fleet.targets) {
+    const perStream = delays.get(target.name) ?? [];
+    const all = perStream.flat();
+    const extra: number[] = [];
+    if (target.name !== "direct" && direct) {
+      perStream.forEach((stream, k) => {
+        stream.forEach((delay, i) => {
+          const base = direct[k]?.[i];
+          if (base !== undefined) extra.push(delay - base);
+        });
+      });
+    }
+    results.push({
+      target: target.name,
+      streams: perStream.length,
+      chunks: all.length,
+      incomplete: incomplete.get(target.name) ?? 0,
+      delay_p50_ms: round(percentile(all, 50), 3),
+      delay_p99_ms: round(percentile(all, 99), 3),
+      delay_max_ms: round(Math.max(...all), 3),
+      ...(target.name !== "direct"
+        ? {
+          extra_p50_ms: round(percentile(extra, 50), 3),
+          extra_p99_ms: round(percentile(extra, 99), 3),
+        }
+        : {}),
+    });
+  }
+  return results;
+}

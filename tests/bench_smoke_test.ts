@@ -1,0 +1,112 @@
+/**
+ * The load benchmark still runs: `bench/load.ts --smoke` (1 s per wrk cell, 50 streams, a 5 MB
+ * body, 5 s of mixed traffic) exits 0 and writes a number into every cell. wrk is required: .ci/run
+ * installs it, so a machine without it fails here instead of skipping the benchmark silently.
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+const LOAD = fileURLToPath(new URL("../bench/load.ts", import.meta.url));
+const TIME_LIMIT_MS = 120_000;
+
+function onPath(command: string): boolean {
+  return (Deno.env.get("PATH") ?? "").split(":").some((dir) => {
+    try {
+      return dir !== "" && Deno.statSync(`${dir}/${command}`).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function assertNumber(value: unknown, what: string): void {
+  assert.ok(
+    typeof value === "number" && Number.isFinite(value),
+    `${what} should be a finite number, got ${JSON.stringify(value)}`,
+  );
+}
+
+type Json = Record<string, unknown>;
+
+Deno.test("bench/load.ts --smoke measures every cell and exits 0", async () => {
+  if (!onPath("wrk")) {
+    throw new Error(
+      "wrk is not installed, so the benchmark's throughput cells cannot run: install it with " +
+        "`apt-get install wrk` (.ci/run does)",
+    );
+  }
+  const out = await Deno.makeTempFile({ prefix: "bench-smoke-", suffix: ".json" });
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", LOAD, "--smoke", "--out", out],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), TIME_LIMIT_MS);
+    const output = await child.output();
+    clearTimeout(timer);
+    const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+    assert.equal(
+      output.code,
+      0,
+      `bench/load.ts --smoke exited ${output.code}:\n${text.slice(-6000)}`,
+    );
+
+    const report = JSON.parse(await Deno.readTextFile(out)) as Json;
+    assert.deepEqual(report.problems, []);
+    const machine = report.machine as Json;
+    assertNumber(machine.nproc, "machine.nproc");
+    assert.equal(typeof machine.cpu_model, "string");
+    assert.equal(typeof machine.deno, "string");
+
+    const targets = ["direct", "bare", "tap", "exporter", ...(onPath("nginx") ? ["nginx"] : [])];
+    const workloads = ["generate", "chat", "sse", "tags"];
+    const cells = report.cells as Json[];
+    for (const workload of workloads) {
+      for (const target of targets) {
+        const cell = cells.find((c) => c.workload === workload && c.target === target);
+        assert.ok(cell, `no cell for ${workload} through ${target}`);
+        for (const field of ["rps", "p50_ms", "p99_ms", "proxy_cpu_us_per_req"]) {
+          assertNumber(cell[field], `${workload}/${target} ${field}`);
+        }
+        assert.ok((cell.rps as number) > 0, `${workload}/${target} served no request`);
+      }
+      const ratios = (report.ratios as Record<string, Json>)[workload];
+      assert.ok(ratios, `no ratios for ${workload}`);
+      const rps = ratios.rps as Json;
+      for (const key of ["exporter/bare", "exporter/tap", "exporter/direct"]) {
+        assertNumber(rps[key], `${workload} ratio ${key}`);
+      }
+      if (targets.includes("nginx")) assertNumber(rps["nginx/direct"], `${workload} nginx/direct`);
+    }
+
+    const latency = report.stream_latency as Json[];
+    for (const target of targets) {
+      const row = latency.find((r) => r.target === target);
+      assert.ok(row, `no streaming latency for ${target}`);
+      assertNumber(row.delay_p50_ms, `${target} delay p50`);
+      assertNumber(row.delay_p99_ms, `${target} delay p99`);
+      if (target !== "direct") assertNumber(row.extra_p50_ms, `${target} extra p50`);
+    }
+    const concurrency = report.concurrency as Json;
+    for (const field of ["completed", "peak_rss_kib", "rss_per_stream_kib", "peak_fds"]) {
+      assertNumber(concurrency[field], `concurrency.${field}`);
+    }
+    assert.equal(concurrency.completed, concurrency.streams);
+    const large = report.large_body as Json;
+    for (const field of ["rss_growth_kib", "exporter_mb_per_s", "direct_mb_per_s"]) {
+      assertNumber(large[field], `large_body.${field}`);
+    }
+    assert.equal(large.identical, true, "the large body changed on its way through");
+    const endurance = report.endurance as Json;
+    for (const field of ["requests", "rss_growth_kib", "fd_growth", "in_flight_after"]) {
+      assertNumber(endurance[field], `endurance.${field}`);
+    }
+    assertNumber((endurance.first as Json).rss_kib, "endurance.first.rss_kib");
+    assertNumber((endurance.last as Json).rss_kib, "endurance.last.rss_kib");
+  } finally {
+    await Deno.remove(out).catch(() => {});
+  }
+});
