@@ -91,7 +91,7 @@ export class ExporterHarness {
       if (!busy) return;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    throw new Error("Requests still in flight after 1 s");
+    throw new Error("Cannot settle: requests are still in flight after 200 scrapes");
   }
 
   /** Stops both servers. */
