@@ -2,8 +2,9 @@
  * Mixed traffic through a fresh exporter for a while: streams of both APIs, plain requests,
  * upstream errors (error statuses, an error line mid-stream, a dropped connection), clients
  * that leave mid-stream, large-ish embeddings and scrapes. Its resident memory and open
- * descriptors are sampled every few seconds; the first and last windows are compared, and at the
- * end nothing may be left in flight.
+ * descriptors are sampled every few seconds under the traffic; the first and last windows
+ * (a minute each, or a third of a shorter run) are compared, and at the end nothing may be left in
+ * flight.
  *
  * @module
  */
@@ -57,6 +58,9 @@ export interface EnduranceResult {
   readonly last: EnduranceWindow;
   readonly rss_growth_kib: number;
   readonly fd_growth: number;
+  /** Before the traffic started (not part of the windows). */
+  readonly idle_rss_kib: number;
+  readonly idle_fds: number;
   readonly hwm_kib: number;
   /** After the traffic stopped and a second passed. */
   readonly fds_after: number;
@@ -237,7 +241,7 @@ export async function runEndurance(options: EnduranceOptions): Promise<Endurance
         requests,
       });
     };
-    sample();
+    const idle = { rss_kib: server.memory().rss, fds: server.fdCount() };
     const worker = async (index: number) => {
       let next = index;
       while (performance.now() < end) {
@@ -306,6 +310,8 @@ export async function runEndurance(options: EnduranceOptions): Promise<Endurance
       last,
       rss_growth_kib: round(last.rss_kib - first.rss_kib, 0),
       fd_growth: round(last.fds - first.fds, 1),
+      idle_rss_kib: idle.rss_kib,
+      idle_fds: idle.fds,
       hwm_kib: server.memory().hwm,
       fds_after: fdsAfter,
       in_flight_after: inFlightAfter,

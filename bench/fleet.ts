@@ -17,6 +17,9 @@ export const TARGET_NAMES = ["direct", "bare", "tap", "exporter", "nginx"] as co
 /** One target name. */
 export type TargetName = typeof TARGET_NAMES[number];
 
+/** The targets that are proxies (all but `direct`). */
+export type ProxyName = Exclude<TargetName, "direct">;
+
 /** Whether `name` is a target name. */
 export function isTargetName(name: string): name is TargetName {
   return (TARGET_NAMES as readonly string[]).includes(name);
@@ -127,6 +130,27 @@ export async function startExporter(
   return { origin, port, process };
 }
 
+let nginxCount = 0;
+
+/**
+ * Starts a fresh proxy of kind `name` in front of `upstream` (nginx keeps its files in a new
+ * directory under `tempDir`).
+ */
+export async function startProxy(
+  name: ProxyName,
+  upstream: Endpoint,
+  options: { cpus?: string; tempDir: string },
+): Promise<Endpoint> {
+  const cpus = options.cpus !== undefined ? { cpus: options.cpus } : {};
+  if (name === "bare" || name === "tap") return await startPassThrough(name, upstream.origin, cpus);
+  if (name === "exporter") return await startExporter(upstream.origin, cpus);
+  const dir = `${options.tempDir}/nginx-${++nginxCount}`;
+  await Deno.mkdir(dir, { recursive: true });
+  const port = freePort();
+  const process = await startNginx({ dir, port, upstreamPort: upstream.port, ...cpus });
+  return { port, origin: `http://127.0.0.1:${port}`, process };
+}
+
 /** The running targets and the upstream behind them. */
 export class Fleet {
   /** The fast upstream. */
@@ -160,18 +184,7 @@ export class Fleet {
           targets.push({ name, origin: upstream.origin });
           continue;
         }
-        let endpoint: Endpoint;
-        if (name === "bare" || name === "tap") {
-          endpoint = await startPassThrough(name, upstream.origin, cpus);
-        } else if (name === "exporter") {
-          endpoint = await startExporter(upstream.origin, cpus);
-        } else {
-          const dir = `${options.tempDir}/nginx`;
-          await Deno.mkdir(dir, { recursive: true });
-          const port = freePort();
-          const process = await startNginx({ dir, port, upstreamPort: upstream.port, ...cpus });
-          endpoint = { port, origin: `http://127.0.0.1:${port}`, process };
-        }
+        const endpoint = await startProxy(name, upstream, options);
         started.push(endpoint.process);
         targets.push({ name, origin: endpoint.origin, process: endpoint.process });
       }

@@ -6,7 +6,10 @@
  * - reading the final chunk: `JSON.parse` + `statsFromOllama` vs `statsFromTail`;
  * - one `RequestObservation` from start to finish (metrics registered on a fresh registry);
  * - pumping the 21 chunks through an empty `TransformStream` vs `tapBody` (with an observer that
- *   does nothing, and with the real `NativeStreamObserver`).
+ *   does nothing, and with the real `NativeStreamObserver`);
+ * - the same for an SSE `/v1/chat/completions` stream (21 token frames, the finish frame, the
+ *   usage frame and `[DONE]`) with the real `OpenAiStreamObserver`, passing the usage frame on
+ *   or stripping it (when the proxy added `include_usage` itself).
  *
  * Run: `deno bench bench/hot_paths_bench.ts` (no permissions needed).
  */
@@ -17,11 +20,17 @@ import { Registry } from "../lib/metrics/registry.ts";
 import { ModelLabels } from "../lib/model_labels.ts";
 import { statsFromOllama, statsFromTail } from "../lib/proxy/generation_stats.ts";
 import { NativeStreamObserver } from "../lib/proxy/native_stream_observer.ts";
+import { OpenAiStreamObserver } from "../lib/proxy/openai_stream_observer.ts";
 import { type ObservationSinks, RequestObservation } from "../lib/proxy/request_observation.ts";
 import { ByteLineSplitter } from "../lib/streams/byte_line_splitter.ts";
 import { type BodyObserver, tapBody } from "../lib/streams/tap_body.ts";
 import { TextLineStream } from "../lib/streams/text_line_stream.ts";
-import { BENCH_MODEL, chatFinalChunk, chatStreamChunks } from "./ollama_bodies.ts";
+import {
+  BENCH_MODEL,
+  chatFinalChunk,
+  chatStreamChunks,
+  openAiStreamChunks,
+} from "./ollama_bodies.ts";
 
 const CHUNKS = chatStreamChunks();
 const FINAL_LINE = chatFinalChunk().trimEnd();
@@ -169,5 +178,52 @@ Deno.bench({
       streaming: true,
     });
     expect(await drain(tapBody(chunkStream(), observer)), 21, "chunks");
+  },
+});
+
+const SSE_CHUNKS = openAiStreamChunks({ includeUsage: true });
+
+function sseStream(): ReadableStream<Uint8Array> {
+  let next = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = SSE_CHUNKS[next++];
+      if (chunk) controller.enqueue(chunk);
+      if (next >= SSE_CHUNKS.length) controller.close();
+    },
+  }, { highWaterMark: 0 });
+}
+
+Deno.bench({
+  name: "empty TransformStream",
+  group: "SSE body pump, 23 frames",
+  baseline: true,
+  fn: async () => {
+    expect(await drain(sseStream().pipeThrough(new TransformStream())), 23, "frames");
+  },
+});
+
+Deno.bench({
+  name: "tapBody + OpenAiStreamObserver, client asked for usage",
+  group: "SSE body pump, 23 frames",
+  fn: async () => {
+    const observer = new OpenAiStreamObserver(observation(sharedSinks), {
+      status: 200,
+      streaming: true,
+    });
+    expect(await drain(tapBody(sseStream(), observer)), 23, "frames");
+  },
+});
+
+Deno.bench({
+  name: "tapBody + OpenAiStreamObserver, usage stripped (the proxy asked for it)",
+  group: "SSE body pump, 23 frames",
+  fn: async () => {
+    const observer = new OpenAiStreamObserver(observation(sharedSinks), {
+      status: 200,
+      streaming: true,
+      stripUsage: true,
+    });
+    expect(await drain(tapBody(sseStream(), observer)), 22, "frames");
   },
 });

@@ -1,12 +1,13 @@
 /**
  * A large `/api/embed` answer (60 MB by default, metrics last, written by the upstream in
- * 64 KiB pieces) through a fresh exporter: how much its resident memory grows while it passes
- * the body on, and how fast the body comes through compared with straight from the upstream.
+ * 64 KiB pieces) through a fresh proxy (the exporter, and the other proxies as yardsticks): how
+ * much its resident memory grows while it passes the body on, and how fast the body comes through
+ * compared with straight from the upstream.
  *
  * @module
  */
 
-import { startExporter } from "./fleet.ts";
+import { type Endpoint, type ProxyName, startProxy } from "./fleet.ts";
 import { sumSamples } from "./metrics_text.ts";
 import { delay } from "./processes.ts";
 import { REQUEST_BODIES } from "./ollama_bodies.ts";
@@ -14,29 +15,39 @@ import { round } from "./stats.ts";
 
 /** Settings of the large-body phase. */
 export interface LargeBodyOptions {
+  /** Proxies to measure, one fresh process each, one after the other. */
+  readonly targets: readonly ProxyName[];
   readonly bytes: number;
-  readonly upstream: string;
+  readonly upstream: Endpoint;
+  readonly tempDir: string;
   readonly cpus?: string;
   readonly log: (line: string) => void;
 }
 
-/** What the phase measured. */
+/** What the phase measured through one proxy. */
 export interface LargeBodyResult {
+  readonly target: ProxyName;
   readonly body_bytes: number;
-  /** Whether the exporter passed on exactly the upstream's bytes. */
+  /** Whether the proxy passed on exactly the upstream's bytes. */
   readonly identical: boolean;
   readonly status: number;
   readonly direct_mb_per_s: number;
-  readonly exporter_mb_per_s: number;
+  readonly proxy_mb_per_s: number;
   readonly baseline_rss_kib: number;
   readonly peak_rss_kib: number;
   readonly rss_growth_kib: number;
   /** Growth as a fraction of the body size. */
   readonly growth_per_body_byte: number;
-  /** Names of the metric families with an `/api/embed` series afterwards (what it observed). */
-  readonly embed_metric_names: string[];
-  /** `ollama_tokens_processed_total` afterwards: 2 × 26 when both embeddings' stats were read. */
-  readonly tokens_processed: number;
+  /**
+   * Exporter only: names of the metric families with an `/api/embed` series afterwards (what it
+   * observed).
+   */
+  readonly embed_metric_names?: string[];
+  /**
+   * Exporter only: `ollama_tokens_processed_total` afterwards, 2 × 26 when the stats of both
+   * embeddings (the warm-up and the large one) were read.
+   */
+  readonly tokens_processed?: number;
   /** Whether the final chunk's tail reached the client (`prompt_eval_count` in the last bytes). */
   readonly metrics_at_end: boolean;
 }
@@ -90,69 +101,92 @@ async function download(origin: string, bytes: number): Promise<Download> {
   };
 }
 
-/** Runs the phase; the exporter it starts is stopped before it returns. */
-export async function runLargeBody(options: LargeBodyOptions): Promise<LargeBodyResult> {
-  // Once to make the upstream build the body, once to time it.
-  await download(options.upstream, options.bytes);
-  const direct = await download(options.upstream, options.bytes);
-  const exporter = await startExporter(options.upstream, {
-    ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
-  });
-  try {
-    const server = exporter.process;
-    // Warm the pass-through path with a small body first.
-    await download(exporter.origin, 64 * 1024);
-    await delay(300);
-    const baseline = server.memory().rss;
-    let peak = baseline;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        try {
-          peak = Math.max(peak, server.memory().rss);
-        } catch {
-          // ended; the download says why
-        }
-        await delay(20);
+async function throughOne(
+  target: ProxyName,
+  proxy: Endpoint,
+  direct: Download,
+  options: LargeBodyOptions,
+): Promise<LargeBodyResult> {
+  const server = proxy.process;
+  const children = { children: target === "nginx" };
+  // Warm the path with a small body first.
+  await download(proxy.origin, 64 * 1024);
+  await delay(300);
+  const baseline = server.memory(children).rss;
+  let peak = baseline;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      try {
+        peak = Math.max(peak, server.memory(children).rss);
+      } catch {
+        // ended; the download says why
       }
-    })();
-    let through: Download;
-    try {
-      through = await download(exporter.origin, options.bytes);
-    } finally {
-      sampling = false;
-      await sampler;
+      await delay(20);
     }
-    peak = Math.max(peak, server.memory().hwm);
-    const metrics = await (await fetch(`${exporter.origin}/metrics`)).text();
-    const embedNames = [
-      ...new Set(
-        metrics.split("\n").filter((line) => !line.startsWith("#") && line.includes('"/api/embed"'))
-          .map((line) => line.slice(0, line.search(/[{ ]/))),
-      ),
-    ];
-    const mbPerS = (download: Download) => round(download.bytes / 1e6 / download.seconds, 1);
-    const growth = peak - baseline;
-    options.log(
-      `  ${(options.bytes / 1e6).toFixed(0)} MB embed: exporter RSS ${baseline} → ${peak} KiB ` +
-        `(+${growth} KiB), ${mbPerS(through)} MB/s (direct ${mbPerS(direct)} MB/s)`,
-    );
-    return {
-      body_bytes: through.bytes,
-      identical: through.status === direct.status && through.bytes === direct.bytes &&
-        through.hash === direct.hash && through.tail === direct.tail,
-      status: through.status,
-      direct_mb_per_s: mbPerS(direct),
-      exporter_mb_per_s: mbPerS(through),
-      baseline_rss_kib: baseline,
-      peak_rss_kib: peak,
-      rss_growth_kib: growth,
-      growth_per_body_byte: round(growth * 1024 / Math.max(1, through.bytes), 4),
-      embed_metric_names: embedNames,
-      tokens_processed: sumSamples(metrics, "ollama_tokens_processed_total"),
-      metrics_at_end: through.tail.includes('"prompt_eval_count":'),
-    };
+  })();
+  let through: Download;
+  try {
+    through = await download(proxy.origin, options.bytes);
   } finally {
-    await exporter.process.stop();
+    sampling = false;
+    await sampler;
   }
+  // VmHWM covers the whole life of the process; for nginx it would sum processes.
+  if (target !== "nginx") peak = Math.max(peak, server.memory().hwm);
+  let observed: { embed_metric_names: string[]; tokens_processed: number } | undefined;
+  if (target === "exporter") {
+    const metrics = await (await fetch(`${proxy.origin}/metrics`)).text();
+    observed = {
+      embed_metric_names: [
+        ...new Set(
+          metrics.split("\n").filter((line) =>
+            !line.startsWith("#") && line.includes('"/api/embed"')
+          ).map((line) => line.slice(0, line.search(/[{ ]/))),
+        ),
+      ],
+      tokens_processed: sumSamples(metrics, "ollama_tokens_processed_total"),
+    };
+  }
+  const mbPerS = (download: Download) => round(download.bytes / 1e6 / download.seconds, 1);
+  const growth = peak - baseline;
+  options.log(
+    `  ${target.padEnd(8)} ${(options.bytes / 1e6).toFixed(0)} MB embed: RSS ${baseline} → ` +
+      `${peak} KiB (+${growth} KiB), ${mbPerS(through)} MB/s (direct ${mbPerS(direct)} MB/s)`,
+  );
+  return {
+    target,
+    body_bytes: through.bytes,
+    identical: through.status === direct.status && through.bytes === direct.bytes &&
+      through.hash === direct.hash && through.tail === direct.tail,
+    status: through.status,
+    direct_mb_per_s: mbPerS(direct),
+    proxy_mb_per_s: mbPerS(through),
+    baseline_rss_kib: baseline,
+    peak_rss_kib: peak,
+    rss_growth_kib: growth,
+    growth_per_body_byte: round(growth * 1024 / Math.max(1, through.bytes), 4),
+    ...observed,
+    metrics_at_end: through.tail.includes('"prompt_eval_count":'),
+  };
+}
+
+/** Runs the phase through each target in turn; each proxy it starts is stopped after its turn. */
+export async function runLargeBody(options: LargeBodyOptions): Promise<LargeBodyResult[]> {
+  // Once to make the upstream build the body, once to time it.
+  await download(options.upstream.origin, options.bytes);
+  const direct = await download(options.upstream.origin, options.bytes);
+  const results: LargeBodyResult[] = [];
+  for (const target of options.targets) {
+    const proxy = await startProxy(target, options.upstream, {
+      tempDir: options.tempDir,
+      ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+    });
+    try {
+      results.push(await throughOne(target, proxy, direct, options));
+    } finally {
+      await proxy.process.stop();
+    }
+  }
+  return results;
 }

@@ -36,6 +36,9 @@ import { isWorkloadName, WORKLOAD_NAMES, type WorkloadName } from "./workloads.t
 /** Where the JSON results go by default. */
 export const DEFAULT_RESULTS = fileURLToPath(new URL("./results/latest.json", import.meta.url));
 
+/** Where `--smoke` writes by default, so that it never replaces a real run's results. */
+export const SMOKE_RESULTS = fileURLToPath(new URL("./results/smoke.json", import.meta.url));
+
 /** The parts of a run, in the order they run. */
 export const PHASE_NAMES = ["throughput", "latency", "concurrency", "large", "endurance"] as const;
 
@@ -84,7 +87,8 @@ const USAGE = `Usage: deno run --allow-all bench/load.ts [flags]
   --targets LIST      targets: ${TARGET_NAMES.join(",")} (default all; nginx only when installed;
                       direct is always measured)
   --placement P       spread (the kernel places everything) or pinned (wrk on CPU 0, servers on
-                      CPU 1; needs 2 CPUs) (default pinned)
+                      CPU 1; needs 2 CPUs) (default spread: pinning was not stabler here, and it
+                      leaves a proxy and the upstream one core between them)
   --streams N         concurrent slow streams through the exporter (default 2000)
   --embed-mb N        size of the large /api/embed body (default 60)
   --minutes N         endurance minutes (default 10)
@@ -92,7 +96,8 @@ const USAGE = `Usage: deno run --allow-all bench/load.ts [flags]
   --phases LIST       ${PHASE_NAMES.join(",")} (default all)
   --smoke             tiny bounded run: 1 s per cell, 4 connections, 50 streams, 5 MB body, 5 s
                       endurance
-  --out FILE          JSON results (default bench/results/latest.json)
+  --out FILE          JSON results (default bench/results/latest.json; with --smoke,
+                      bench/results/smoke.json)
 `;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -143,7 +148,7 @@ export function parseLoadArgs(args: readonly string[]): LoadSettings | "help" {
   });
   if (values.help) return "help";
   const smoke = values.smoke;
-  const placement = values.placement ?? "pinned";
+  const placement = values.placement ?? "spread";
   if (placement !== "spread" && placement !== "pinned") {
     throw new Error(`--placement must be spread or pinned, got "${placement}"`);
   }
@@ -174,7 +179,7 @@ export function parseLoadArgs(args: readonly string[]): LoadSettings | "help" {
       phase !== "endurance" || !values["skip-endurance"]
     ),
     smoke,
-    out: values.out ?? DEFAULT_RESULTS,
+    out: values.out ?? (smoke ? SMOKE_RESULTS : DEFAULT_RESULTS),
   };
 }
 
@@ -203,8 +208,8 @@ export async function runLoad(settings: LoadSettings): Promise<BenchReport> {
   let transparency: TransparencyCheck[] = [];
   let cells: Cell[] = [];
   let streamLatency: StreamLatencyResult[] | null = null;
-  let concurrency: ConcurrencyResult | null = null;
-  let largeBody: LargeBodyResult | null = null;
+  let concurrency: ConcurrencyResult[] | null = null;
+  let largeBody: LargeBodyResult[] | null = null;
   let endurance: EnduranceResult | null = null;
   const phase = async <T>(name: string, run: () => Promise<T>): Promise<T | null> => {
     log(`bench: ${name}`);
@@ -280,41 +285,59 @@ export async function runLoad(settings: LoadSettings): Promise<BenchReport> {
     for (const row of streamLatency ?? []) {
       if (row.incomplete > 0) problems.push(`${row.target}: ${row.incomplete} streams incomplete`);
     }
-    if (withExporter) {
+    const proxies = running.targets.flatMap((target) =>
+      target.name === "direct" ? [] : [target.name]
+    );
+    if (proxies.length > 0) {
       concurrency = !wants("concurrency") ? null : await phase(
-        `concurrency: ${settings.streams} slow streams through a fresh exporter`,
+        `concurrency: ${settings.streams} slow streams through a fresh ${proxies.join(", ")}`,
         () =>
           runConcurrency({
+            targets: proxies,
             streams: settings.streams,
             intervalMs: settings.streamIntervalMs,
             chunks: settings.streamChunks,
             batch: 200,
-            upstream: running.upstream.origin,
+            upstream: running.upstream,
+            tempDir,
             ...serverCpus,
             log,
           }),
       );
-      if (concurrency && concurrency.failed > 0) {
-        problems.push(
-          `concurrency: ${concurrency.failed} of ${concurrency.streams} streams failed ` +
-            `(first: ${concurrency.first_error})`,
-        );
+      for (const row of concurrency ?? []) {
+        if (row.failed > 0) {
+          problems.push(
+            `concurrency: ${row.failed} of ${row.streams} streams through ${row.target} failed ` +
+              `(first: ${row.first_error})`,
+          );
+        }
+        if (row.in_flight_seen !== undefined && row.in_flight_seen !== row.open_when_measured) {
+          problems.push(
+            `concurrency: the exporter counted ${row.in_flight_seen} requests in flight while ` +
+              `${row.open_when_measured} streams were open`,
+          );
+        }
       }
       largeBody = !wants("large") ? null : await phase(
-        `large body: ${
-          (settings.embedBytes / 1e6).toFixed(0)
-        } MB /api/embed through a fresh exporter`,
+        `large body: ${(settings.embedBytes / 1e6).toFixed(0)} MB /api/embed through a fresh ` +
+          proxies.join(", "),
         () =>
           runLargeBody({
+            targets: proxies,
             bytes: settings.embedBytes,
-            upstream: running.upstream.origin,
+            upstream: running.upstream,
+            tempDir,
             ...serverCpus,
             log,
           }),
       );
-      if (largeBody && (!largeBody.identical || largeBody.status !== 200)) {
-        problems.push(`large body: the exporter passed on a different answer`);
+      for (const row of largeBody ?? []) {
+        if (!row.identical || row.status !== 200) {
+          problems.push(`large body: ${row.target} passed on a different answer`);
+        }
       }
+    }
+    if (withExporter) {
       if (wants("endurance")) {
         endurance = await phase(
           `endurance: ${settings.enduranceSeconds} s of mixed traffic through a fresh exporter`,

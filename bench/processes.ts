@@ -114,14 +114,6 @@ export function cpuTicksOf(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-/** Read and write system calls made so far by `pid` (`syscr` + `syscw` of `/proc/PID/io`). */
-export function ioSyscallsOf(pid: number): number {
-  const text = Deno.readTextFileSync(`/proc/${pid}/io`);
-  const field = (name: string) =>
-    Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? NaN);
-  return field("syscr") + field("syscw");
-}
-
 /** The soft open-file limit of `pid`. */
 export function nofileLimitOf(pid: number): number {
   const text = Deno.readTextFileSync(`/proc/${pid}/limits`);
@@ -241,14 +233,39 @@ export class ServerProcess {
     }, timeoutMs);
   }
 
-  /** `VmRSS` and `VmHWM` now. */
-  memory(): MemoryKiB {
-    return memoryOf(this.pid);
+  /**
+   * `VmRSS` and `VmHWM` now; with `children`, summed with those of its direct children (nginx's
+   * workers).
+   */
+  memory(options: { children?: boolean } = {}): MemoryKiB {
+    const own = memoryOf(this.pid);
+    if (!options.children) return own;
+    let { rss, hwm } = own;
+    for (const child of childrenOf(this.pid)) {
+      try {
+        const memory = memoryOf(child);
+        rss += memory.rss;
+        hwm += memory.hwm;
+      } catch {
+        // ended meanwhile
+      }
+    }
+    return { rss, hwm };
   }
 
-  /** Open file descriptors now. */
-  fdCount(): number {
-    return fdCountOf(this.pid);
+  /** Open file descriptors now; with `children`, those of its direct children too. */
+  fdCount(options: { children?: boolean } = {}): number {
+    let count = fdCountOf(this.pid);
+    if (options.children) {
+      for (const child of childrenOf(this.pid)) {
+        try {
+          count += fdCountOf(child);
+        } catch {
+          // ended meanwhile
+        }
+      }
+    }
+    return count;
   }
 
   /** CPU seconds used so far by the process and, with `children`, by its direct children. */
@@ -264,21 +281,6 @@ export class ServerProcess {
       }
     }
     return ticks / await clockTicksPerSecond();
-  }
-
-  /** Read and write system calls so far, with `children` those of its direct children too. */
-  ioSyscalls(options: { children?: boolean } = {}): number {
-    let count = ioSyscallsOf(this.pid);
-    if (options.children) {
-      for (const child of childrenOf(this.pid)) {
-        try {
-          count += ioSyscallsOf(child);
-        } catch {
-          // ended meanwhile
-        }
-      }
-    }
-    return count;
   }
 
   /** The open-file limit it runs with. */

@@ -43,8 +43,8 @@ export interface BenchReport {
   readonly cells: Cell[];
   readonly ratios: Partial<Record<WorkloadName, WorkloadRatios>>;
   readonly stream_latency: StreamLatencyResult[] | null;
-  readonly concurrency: ConcurrencyResult | null;
-  readonly large_body: LargeBodyResult | null;
+  readonly concurrency: ConcurrencyResult[] | null;
+  readonly large_body: LargeBodyResult[] | null;
   readonly endurance: EnduranceResult | null;
   /** What went wrong or looked wrong; empty on a clean run. */
   readonly problems: string[];
@@ -113,7 +113,6 @@ export function formatReport(report: BenchReport): string {
         "p99 ms",
         "proxy CPU µs/req",
         "upstream CPU µs/req",
-        "proxy syscalls/req",
         "errors",
       ],
       report.cells.map((cell) => [
@@ -124,7 +123,6 @@ export function formatReport(report: BenchReport): string {
         fixed(cell.p99_ms, 2),
         cell.target === "direct" ? "-" : fixed(cell.proxy_cpu_us_per_req, 0),
         fixed(cell.upstream_cpu_us_per_req, 0),
-        cell.target === "direct" ? "-" : fixed(cell.proxy_syscalls_per_req, 1),
         String(cell.non2xx + cell.socket_errors),
       ]),
     ));
@@ -168,34 +166,59 @@ export function formatReport(report: BenchReport): string {
       ]),
     ));
   }
-  const c = report.concurrency;
-  if (c) {
+  if (report.concurrency) {
+    const first = report.concurrency[0];
     out.push(
       "",
-      `Concurrency: ${c.streams} slow streams through the exporter: ${c.completed} complete, ` +
-        `${c.failed} failed, ${c.open_when_measured} open when measured (in flight per /metrics: ` +
-        `${c.in_flight_seen}, scrape ${fixed(c.metrics_scrape_ms, 1)} ms)`,
-      `  RSS ${(c.baseline_rss_kib / 1024).toFixed(1)} MiB idle → ${
-        (Math.max(c.peak_rss_kib, c.hwm_kib) / 1024).toFixed(1)
-      } MiB peak = ${
-        fixed(c.rss_per_stream_kib, 1)
-      } KiB per stream; fds ${c.baseline_fds} → ${c.peak_fds}`,
+      `Concurrency: ${first?.streams ?? 0} slow streams held open through a fresh proxy`,
+      table(
+        [
+          "target",
+          "complete",
+          "failed",
+          "idle RSS MiB",
+          "peak RSS MiB",
+          "KiB/stream",
+          "idle fds",
+          "peak fds",
+          "in flight",
+          "scrape ms",
+        ],
+        report.concurrency.map((row) => [
+          row.target,
+          String(row.completed),
+          String(row.failed),
+          fixed(row.baseline_rss_kib / 1024, 1),
+          fixed(Math.max(row.peak_rss_kib, row.target === "nginx" ? 0 : row.hwm_kib) / 1024, 1),
+          fixed(row.rss_per_stream_kib, 1),
+          String(row.baseline_fds),
+          String(row.peak_fds),
+          row.in_flight_seen === undefined ? "-" : String(row.in_flight_seen),
+          fixed(row.metrics_scrape_ms, 1),
+        ]),
+      ),
     );
   }
-  const l = report.large_body;
-  if (l) {
+  if (report.large_body) {
+    const first = report.large_body[0];
     out.push(
       "",
-      `Large body: ${(l.body_bytes / 1e6).toFixed(1)} MB /api/embed through the exporter ` +
-        `(${l.identical ? "identical" : "DIFFERENT"}): RSS +${
-          (l.rss_growth_kib / 1024).toFixed(1)
-        } MiB ` +
-        `(${(l.baseline_rss_kib / 1024).toFixed(1)} → ${
-          (l.peak_rss_kib / 1024).toFixed(1)
-        } MiB), ` +
-        `${fixed(l.exporter_mb_per_s, 0)} MB/s (direct ${fixed(l.direct_mb_per_s, 0)} MB/s); ` +
-        `observed as: ${l.embed_metric_names.join(", ") || "nothing"}; tokens processed ` +
-        `${l.tokens_processed}`,
+      `Large body: ${((first?.body_bytes ?? 0) / 1e6).toFixed(1)} MB /api/embed through a fresh ` +
+        `proxy (direct ${fixed(first?.direct_mb_per_s, 0)} MB/s)`,
+      table(
+        ["target", "identical", "idle RSS MiB", "peak RSS MiB", "growth MiB", "MB/s", "observed"],
+        report.large_body.map((row) => [
+          row.target,
+          row.identical ? "yes" : "NO",
+          fixed(row.baseline_rss_kib / 1024, 1),
+          fixed(row.peak_rss_kib / 1024, 1),
+          fixed(row.rss_growth_kib / 1024, 1),
+          fixed(row.proxy_mb_per_s, 0),
+          row.embed_metric_names === undefined
+            ? "-"
+            : `${row.embed_metric_names.length} families, ${row.tokens_processed} tokens`,
+        ]),
+      ),
     );
   }
   const e = report.endurance;
@@ -218,7 +241,10 @@ export function formatReport(report: BenchReport): string {
           ];
         }),
       ),
-      `  RSS growth ${(e.rss_growth_kib / 1024).toFixed(1)} MiB, fd growth ${e.fd_growth}, ` +
+      `  idle before: ${(e.idle_rss_kib / 1024).toFixed(1)} MiB, ${e.idle_fds} fds; ` +
+        `RSS growth first → last window ${
+          (e.rss_growth_kib / 1024).toFixed(1)
+        } MiB, fd growth ${e.fd_growth}, ` +
         `peak ${
           (e.hwm_kib / 1024).toFixed(1)
         } MiB; after: ${e.fds_after} fds, ${e.in_flight_after} in flight`,

@@ -56,7 +56,11 @@ export async function runStreamLatency(
     for (let k = 0; k < options.streams; k++) {
       const stream: number[] = [];
       perStream.push(stream);
+      // Streams start spread over one interval (stream k of every target at the same moment), so
+      // that the upstream's timers do not all fire at once.
+      const offsetMs = (k * options.intervalMs) / options.streams;
       jobs.push((async () => {
+        await new Promise((resolve) => setTimeout(resolve, offsetMs));
         let complete = false;
         try {
           const outcome = await readStream({

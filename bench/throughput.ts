@@ -30,8 +30,6 @@ export interface Cell {
   readonly proxy_cpu_us_per_req: number;
   /** CPU microseconds per request spent by the upstream. */
   readonly upstream_cpu_us_per_req: number;
-  /** Read and write system calls per request made by the proxy process (0 for `direct`). */
-  readonly proxy_syscalls_per_req: number;
   /** Requests per second of each repeat. */
   readonly rps_runs: number[];
 }
@@ -130,10 +128,6 @@ export async function checkTransparency(
   return checks;
 }
 
-function syscallsOf(target: Target): number {
-  return target.process ? target.process.ioSyscalls({ children: target.name === "nginx" }) : 0;
-}
-
 async function cpuOf(target: Target): Promise<number> {
   // nginx does its work in its worker, a child of the master we started.
   return target.process
@@ -143,10 +137,7 @@ async function cpuOf(target: Target): Promise<number> {
 
 /** Runs every cell `repeat` times, targets interleaved within each workload. */
 export async function runThroughput(fleet: Fleet, options: ThroughputOptions): Promise<Cell[]> {
-  const runs = new Map<
-    string,
-    { result: WrkResult; proxyCpu: number; upstreamCpu: number; syscalls: number }[]
-  >();
+  const runs = new Map<string, { result: WrkResult; proxyCpu: number; upstreamCpu: number }[]>();
   const wrk = (target: Target, workload: WorkloadName, seconds: number) =>
     runWrk({
       origin: target.origin,
@@ -162,14 +153,12 @@ export async function runThroughput(fleet: Fleet, options: ThroughputOptions): P
       for (const target of fleet.targets) {
         if (options.warmupSeconds > 0) await wrk(target, workload, options.warmupSeconds);
         const proxyBefore = await cpuOf(target);
-        const syscallsBefore = syscallsOf(target);
         const upstreamBefore = await fleet.upstream.process.cpuSeconds();
         const result = await wrk(target, workload, options.durationSeconds);
         const proxyCpu = await cpuOf(target) - proxyBefore;
-        const syscalls = syscallsOf(target) - syscallsBefore;
         const upstreamCpu = await fleet.upstream.process.cpuSeconds() - upstreamBefore;
         const key = `${workload} ${target.name}`;
-        runs.set(key, [...(runs.get(key) ?? []), { result, proxyCpu, upstreamCpu, syscalls }]);
+        runs.set(key, [...(runs.get(key) ?? []), { result, proxyCpu, upstreamCpu }]);
         options.log(
           `  ${workload.padEnd(8)} ${target.name.padEnd(8)} ${
             result.rps.toFixed(0).padStart(7)
@@ -206,9 +195,6 @@ export async function runThroughput(fleet: Fleet, options: ThroughputOptions): P
         socket_errors: list.reduce((sum, run) => sum + run.result.socketErrors, 0),
         proxy_cpu_us_per_req: perRequest(list.reduce((sum, run) => sum + run.proxyCpu, 0)),
         upstream_cpu_us_per_req: perRequest(list.reduce((sum, run) => sum + run.upstreamCpu, 0)),
-        proxy_syscalls_per_req: requests > 0
-          ? round(list.reduce((sum, run) => sum + run.syscalls, 0) / requests, 1)
-          : NaN,
         rps_runs: list.map((run) => round(run.result.rps, 1)),
       });
     }

@@ -90,16 +90,26 @@ Deno.test("bench/load.ts --smoke measures every cell and exits 0", async () => {
       assertNumber(row.delay_p99_ms, `${target} delay p99`);
       if (target !== "direct") assertNumber(row.extra_p50_ms, `${target} extra p50`);
     }
-    const concurrency = report.concurrency as Json;
-    for (const field of ["completed", "peak_rss_kib", "rss_per_stream_kib", "peak_fds"]) {
-      assertNumber(concurrency[field], `concurrency.${field}`);
+    const proxies = targets.filter((target) => target !== "direct");
+    const concurrency = report.concurrency as Json[];
+    const large = report.large_body as Json[];
+    for (const target of proxies) {
+      const held = concurrency.find((row) => row.target === target);
+      assert.ok(held, `no concurrency row for ${target}`);
+      for (const field of ["completed", "peak_rss_kib", "rss_per_stream_kib", "peak_fds"]) {
+        assertNumber(held[field], `concurrency ${target} ${field}`);
+      }
+      assert.equal(held.completed, held.streams, `streams through ${target} did not all complete`);
+      const body = large.find((row) => row.target === target);
+      assert.ok(body, `no large-body row for ${target}`);
+      for (const field of ["rss_growth_kib", "proxy_mb_per_s", "direct_mb_per_s"]) {
+        assertNumber(body[field], `large body ${target} ${field}`);
+      }
+      assert.equal(body.identical, true, `the large body changed on its way through ${target}`);
     }
-    assert.equal(concurrency.completed, concurrency.streams);
-    const large = report.large_body as Json;
-    for (const field of ["rss_growth_kib", "exporter_mb_per_s", "direct_mb_per_s"]) {
-      assertNumber(large[field], `large_body.${field}`);
-    }
-    assert.equal(large.identical, true, "the large body changed on its way through");
+    const exporterHeld = concurrency.find((row) => row.target === "exporter") as Json;
+    assertNumber(exporterHeld.in_flight_seen, "concurrency exporter in_flight_seen");
+    assertNumber(exporterHeld.metrics_scrape_ms, "concurrency exporter metrics_scrape_ms");
     const endurance = report.endurance as Json;
     for (const field of ["requests", "rss_growth_kib", "fd_growth", "in_flight_after"]) {
       assertNumber(endurance[field], `endurance.${field}`);
