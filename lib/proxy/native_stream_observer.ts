@@ -8,21 +8,12 @@
  */
 
 import { ByteLineSplitter } from "../streams/byte_line_splitter.ts";
+import { endsWith } from "../streams/byte_match.ts";
 import type { BodyObserver } from "../streams/tap_body.ts";
 import { statsFromOllama, statsFromTail } from "./generation_stats.ts";
 import type { RequestObservation } from "./request_observation.ts";
 
 const INTERMEDIATE_END = new TextEncoder().encode('"done":false}');
-
-/** Whether `line` ends with `suffix`. */
-export function endsWith(line: Uint8Array, suffix: Uint8Array): boolean {
-  const offset = line.length - suffix.length;
-  if (offset < 0) return false;
-  for (let i = suffix.length - 1; i >= 0; i--) {
-    if (line[offset + i] !== suffix[i]) return false;
-  }
-  return true;
-}
 
 /**
  * Feeds a native response body into a request's observation and finishes it with `status` when

@@ -13,9 +13,13 @@
 import { statsFromTail, statsFromUsage } from "./generation_stats.ts";
 import type { RequestObservation } from "./request_observation.ts";
 import type { BodyObserver } from "../streams/tap_body.ts";
+import { endsWith, startsWith } from "../streams/byte_match.ts";
 
 const LF = 0x0a;
 const encoder = new TextEncoder();
+/** The end of an ordinary chat chunk line, recognised without decoding it. */
+const ORDINARY_CHAT_END = encoder.encode('"finish_reason":null}]}\n');
+const DATA_PREFIX = encoder.encode("data: ");
 const MAX_LINE = 1 << 20;
 
 /** Feeds an OpenAI-style response into a request's observation; optionally strips usage. */
@@ -50,18 +54,25 @@ export class OpenAiStreamObserver implements BodyObserver {
   /** @inheritdoc */
   chunk(bytes: Uint8Array, now: number): Uint8Array | void {
     this.#now = now;
+    // Whether the chunk can go on as it is: nothing held back before or after it, every line kept.
+    let unchanged = this.#pendingBytes === 0;
     const out: Uint8Array[] | null = this.#stripUsage ? [] : null;
     let start = 0;
     let lf = bytes.indexOf(LF);
     while (lf !== -1) {
-      const line = this.#join(bytes.subarray(start, lf + 1));
+      const raw = bytes.subarray(start, lf + 1);
+      const line = this.#join(raw);
       const kept = this.#line(line);
+      if (kept !== raw) unchanged = false;
       if (out && kept) out.push(kept);
       start = lf + 1;
       lf = bytes.indexOf(LF, start);
     }
-    if (start < bytes.length) this.#keep(bytes.subarray(start));
-    if (out) return concat(out);
+    if (start < bytes.length) {
+      this.#keep(bytes.subarray(start));
+      unchanged = false;
+    }
+    if (out && !unchanged) return concat(out);
   }
 
   /** @inheritdoc */
@@ -105,6 +116,14 @@ export class OpenAiStreamObserver implements BodyObserver {
   #line(raw: Uint8Array): Uint8Array | null {
     const truncated = this.#truncated;
     this.#truncated = false;
+    if (
+      this.#streaming && !this.#dropBlank && endsWith(raw, ORDINARY_CHAT_END) &&
+      startsWith(raw, DATA_PREFIX)
+    ) {
+      // An ordinary chat chunk carrying output (the common case): no need to decode it.
+      this.#observation.output(this.#now);
+      return raw;
+    }
     let text = this.#decoder.decode(raw);
     const ending = text.endsWith("\r\n") ? 2 : text.endsWith("\n") ? 1 : 0;
     text = text.slice(0, text.length - ending);
