@@ -5,11 +5,7 @@
 import assert from "node:assert/strict";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
-import {
-  expectedCompletion,
-  expectedEmbedding,
-  type SimulatorOptions,
-} from "./support/ollama_simulator.ts";
+import { expectedCompletion, expectedEmbedding } from "./support/ollama_simulator.ts";
 import { withHarness } from "./support/exporter_harness.ts";
 
 const MODEL = "llama3.2:latest";

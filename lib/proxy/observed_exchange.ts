@@ -51,13 +51,47 @@ export function finishWhenSent(
   );
 }
 
+/**
+ * Starts the record of a request and forwards it. Returns Ollama's response with the record, or
+ * the finished answer when Ollama could not be reached (502) or the client left first (499).
+ */
+export async function forwardObserved(
+  context: ProxyContext,
+  request: Request,
+  options: { route: RouteContext; model: string; body?: Uint8Array; shape: ErrorShape },
+): Promise<{ observation: RequestObservation; upstream: Response } | Response> {
+  const { url, start } = options.route;
+  const observation = new RequestObservation(context.sinks, {
+    method: request.method,
+    path: url.pathname,
+    endpoint: endpointLabel(url.pathname),
+    model: options.model,
+    start,
+    ...(context.clientOf ? { client: context.clientOf(request) } : {}),
+  });
+  try {
+    const upstream = await context.upstream.forward(request, url, {
+      ...(options.body ? { body: options.body } : {}),
+      clientSignal: request.signal,
+    });
+    if (upstream.status >= 400) observation.fail("upstream_error");
+    return { observation, upstream };
+  } catch (error) {
+    return upstreamFailure(observation, error, {
+      shape: options.shape,
+      logger: context.sinks.logger,
+      clientGone: request.signal.aborted,
+    });
+  }
+}
+
 /** Proxies one request on an observed route. */
 export async function observedExchange(
   context: ProxyContext,
   request: Request,
   options: ObservedExchangeOptions,
 ): Promise<Response> {
-  const { url, start, completed } = options.route;
+  const { completed } = options.route;
   let body: Uint8Array;
   try {
     body = await request.bytes();
@@ -66,29 +100,15 @@ export async function observedExchange(
   }
   const json = parseJsonObject(body);
   const replacement = json && options.rewrite ? options.rewrite(json) : undefined;
-  const observation = new RequestObservation(context.sinks, {
-    method: request.method,
-    path: url.pathname,
-    endpoint: endpointLabel(url.pathname),
+  const forwarded = await forwardObserved(context, request, {
+    route: options.route,
     model: normalizeModelName(json?.model),
-    start,
-    ...(context.clientOf ? { client: context.clientOf(request) } : {}),
+    body: replacement ?? body,
+    shape: options.shape,
   });
-  let upstream: Response;
-  try {
-    upstream = await context.upstream.forward(request, url, {
-      body: replacement ?? body,
-      clientSignal: request.signal,
-    });
-  } catch (error) {
-    return upstreamFailure(observation, error, {
-      shape: options.shape,
-      logger: context.sinks.logger,
-      clientGone: request.signal.aborted,
-    });
-  }
+  if (forwarded instanceof Response) return forwarded;
+  const { observation, upstream } = forwarded;
   const status = upstream.status;
-  if (status >= 400) observation.fail("upstream_error");
   const encoded = (upstream.headers.get("content-encoding") ?? "identity") !== "identity";
   if (!upstream.body || status >= 400 || encoded) {
     finishWhenSent(observation, status, completed);

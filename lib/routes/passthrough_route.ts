@@ -11,10 +11,8 @@ import { endpointLabel } from "../endpoint_label.ts";
 import { normalizeModelName } from "../model_name.ts";
 import { clientResponse } from "../proxy/client_response.ts";
 import type { ProxyContext } from "../proxy/proxy_context.ts";
-import { RequestObservation } from "../proxy/request_observation.ts";
 import { parseJsonObject } from "../proxy/request_json.ts";
-import { upstreamFailure } from "../proxy/upstream_failure.ts";
-import { finishWhenSent } from "../proxy/observed_exchange.ts";
+import { finishWhenSent, forwardObserved } from "../proxy/observed_exchange.ts";
 import type { RouteHandler } from "./route.ts";
 
 /** Endpoints whose small JSON request body names a model. */
@@ -31,7 +29,8 @@ const MAX_PARSED_BODY = 1 << 20;
 
 /** Creates the generic pass-through route. */
 export function passthroughRoute(context: ProxyContext): RouteHandler {
-  return async (request, { url, start, completed }) => {
+  return async (request, route) => {
+    const { url, completed } = route;
     const endpoint = endpointLabel(url.pathname);
     let body: Uint8Array | undefined;
     let model = "";
@@ -45,29 +44,14 @@ export function passthroughRoute(context: ProxyContext): RouteHandler {
       const json = parseJsonObject(body);
       model = normalizeModelName(json?.model ?? json?.name);
     }
-    const observation = new RequestObservation(context.sinks, {
-      method: request.method,
-      path: url.pathname,
-      endpoint,
+    const forwarded = await forwardObserved(context, request, {
+      route,
       model,
-      start,
-      ...(context.clientOf ? { client: context.clientOf(request) } : {}),
+      ...(body ? { body } : {}),
+      shape: url.pathname.startsWith("/v1/") ? "openai" : "ollama",
     });
-    let upstream: Response;
-    try {
-      upstream = await context.upstream.forward(
-        request,
-        url,
-        body ? { body, clientSignal: request.signal } : { clientSignal: request.signal },
-      );
-    } catch (error) {
-      return upstreamFailure(observation, error, {
-        shape: url.pathname.startsWith("/v1/") ? "openai" : "ollama",
-        logger: context.sinks.logger,
-        clientGone: request.signal.aborted,
-      });
-    }
-    if (upstream.status >= 400) observation.fail("upstream_error");
+    if (forwarded instanceof Response) return forwarded;
+    const { observation, upstream } = forwarded;
     finishWhenSent(observation, upstream.status, completed);
     return clientResponse(upstream, upstream.body);
   };
