@@ -19,6 +19,7 @@
  * @module
  */
 
+import { seededRandom } from "../tests/support/simulator/seeded_random.ts";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../lib/config.ts";
 import { Exporter } from "../lib/exporter.ts";
@@ -106,18 +107,6 @@ export function parseDemoArgs(
     durationSeconds,
     quiet: values.quiet,
     logLevel,
-  };
-}
-
-/** A small seeded generator (mulberry32), so every run sends the same mix. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -317,7 +306,7 @@ async function runClient(
 ): Promise<void> {
   const script = SCRIPTS[name];
   if (script === undefined) throw new Error(`Cannot run client "${name}": it has no script`);
-  const random = seeded(7919 * (index + 1));
+  const random = seededRandom(7919 * (index + 1));
   const pick: Pick = (items) => items[Math.floor(random() * items.length)]!;
   // Start a little apart, as real clients do.
   await sleep(index * 120, context.stop);
