@@ -20,6 +20,11 @@
  */
 
 import { parseArgs } from "node:util";
+import { serveFromCli } from "./serve_cli.ts";
+import { abortableSleep } from "../tests/support/simulator/abortable_sleep.ts";
+
+/** A signal that never fires, for waits nothing cancels. */
+const NEVER = new AbortController().signal;
 import {
   BENCH_MODEL,
   chatChunk,
@@ -38,7 +43,6 @@ import {
   TOKENS,
   versionBody,
 } from "./ollama_bodies.ts";
-import { exitWhenStdinCloses } from "./stdin_watch.ts";
 
 /** Content types exactly as Ollama sends them. */
 export const CONTENT_TYPES = {
@@ -97,23 +101,6 @@ function chunkStream(chunks: readonly Uint8Array<ArrayBuffer>[]): ReadableStream
   }, { highWaterMark: 0 });
 }
 
-/** Sleeps `ms`, or resolves `false` at once when `signal` fires. */
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (!signal) return new Promise((resolve) => setTimeout(() => resolve(true), ms));
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 function wallClockMs(): number {
   return performance.timeOrigin + performance.now();
 }
@@ -145,7 +132,9 @@ function shapedStream(
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (finished) return;
-      if (index > 0 && shape.intervalMs > 0 && !(await sleep(shape.intervalMs, signal))) return;
+      if (index > 0 && shape.intervalMs > 0 && !(await abortableSleep(shape.intervalMs, signal))) {
+        return;
+      }
       if (index === shape.dropAfter) {
         finished = true;
         controller.error(new Error(`bench upstream: dropped after ${index} chunks as asked`));
@@ -272,7 +261,7 @@ export function fastUpstreamHandler(): (request: Request) => Promise<Response> {
       return respond(chunkStream(chunks), 200, contentType);
     }
     // Ollama sends the headers with the first token.
-    if (shape.intervalMs > 0) await sleep(shape.intervalMs);
+    if (shape.intervalMs > 0) await abortableSleep(shape.intervalMs, NEVER);
     return respond(shapedStream(kind, shape, includeUsage), 200, contentType);
   };
 
@@ -320,16 +309,9 @@ if (import.meta.main) {
       "watch-stdin": { type: "boolean", default: false },
     },
   });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`fast_upstream: --port must be a port number, got ${values.port}`);
-    Deno.exit(2);
-  }
-  if (values["watch-stdin"]) exitWhenStdinCloses();
-  Deno.serve({
+  serveFromCli("fast_upstream", fastUpstreamHandler(), {
+    port: values.port,
     hostname: values.hostname,
-    port,
-    onListen: ({ hostname, port }) =>
-      console.error(`fast_upstream: listening on ${hostname}:${port}`),
-  }, fastUpstreamHandler());
+    watchStdin: values["watch-stdin"],
+  });
 }

@@ -11,7 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { exitWhenStdinCloses } from "./stdin_watch.ts";
+import { serveFromCli } from "./serve_cli.ts";
 
 /** The two pass-through variants. */
 export type PassThroughMode = "bare" | "tap";
@@ -64,16 +64,9 @@ if (import.meta.main) {
     console.error(`pass_through: --mode must be bare or tap, got ${mode}`);
     Deno.exit(2);
   }
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`pass_through: --port must be a port number, got ${values.port}`);
-    Deno.exit(2);
-  }
-  if (values["watch-stdin"]) exitWhenStdinCloses();
-  Deno.serve({
+  serveFromCli(`pass_through (${mode})`, passThroughHandler(values.upstream, mode), {
+    port: values.port,
     hostname: values.hostname,
-    port,
-    onListen: ({ hostname, port }) =>
-      console.error(`pass_through (${mode}): listening on ${hostname}:${port}`),
-  }, passThroughHandler(values.upstream, mode));
+    watchStdin: values["watch-stdin"],
+  });
 }
