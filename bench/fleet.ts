@@ -44,16 +44,21 @@ export interface Target {
   readonly process?: ServerProcess;
 }
 
-/** Starts the fast upstream. */
-export async function startUpstream(options: { cpus?: string } = {}): Promise<Endpoint> {
+/** Starts one of the bench's own Deno servers (`script` in bench/) and waits for its port. */
+async function startBenchServer(
+  name: string,
+  script: string,
+  options: { args: string[]; cpus?: string },
+): Promise<Endpoint> {
   const port = freePort();
   const process = ServerProcess.launch({
-    name: "upstream",
+    name,
     command: Deno.execPath(),
     args: [
       "run",
       "--allow-net",
-      `${BENCH_DIR}fast_upstream.ts`,
+      `${BENCH_DIR}${script}`,
+      ...options.args,
       "--port",
       String(port),
       "--watch-stdin",
@@ -66,34 +71,21 @@ export async function startUpstream(options: { cpus?: string } = {}): Promise<En
   return { origin: `http://127.0.0.1:${port}`, port, process };
 }
 
+/** Starts the fast upstream. */
+export function startUpstream(options: { cpus?: string } = {}): Promise<Endpoint> {
+  return startBenchServer("upstream", "fast_upstream.ts", { args: [], ...options });
+}
+
 /** Starts a bare or tap pass-through in front of `upstream`. */
-export async function startPassThrough(
+export function startPassThrough(
   mode: "bare" | "tap",
   upstream: string,
   options: { cpus?: string } = {},
 ): Promise<Endpoint> {
-  const port = freePort();
-  const process = ServerProcess.launch({
-    name: mode,
-    command: Deno.execPath(),
-    args: [
-      "run",
-      "--allow-net",
-      `${BENCH_DIR}pass_through.ts`,
-      "--mode",
-      mode,
-      "--port",
-      String(port),
-      "--upstream",
-      upstream,
-      "--watch-stdin",
-    ],
-    stdinPipe: true,
-    nofile: 65536,
-    ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+  return startBenchServer(mode, "pass_through.ts", {
+    args: ["--mode", mode, "--upstream", upstream],
+    ...options,
   });
-  await process.waitForPort(port, 30_000);
-  return { origin: `http://127.0.0.1:${port}`, port, process };
 }
 
 /**
