@@ -333,11 +333,69 @@ Deno.test("pull progress reaches the client line by line as Ollama sends it", as
     const spread = arrivals.at(-1)![0] - arrivals[0]![0];
     assert.ok(spread > 40 * (arrivals.length - 3), `lines spread over ${spread.toFixed(0)} ms`);
     await h.settle();
+    // A pull's 200 does not prove the model exists (failures come inside the stream), so the
+    // name becomes a label only once Ollama lists it.
+    assert.equal(
+      await h.value("ollama_requests_total", {
+        model: "other",
+        endpoint: "/api/pull",
+        code: "200",
+      }),
+      1,
+    );
+    await h.exporter.monitor.check();
+    await (await fetch(`${h.url}/api/show`, {
+      method: "POST",
+      body: JSON.stringify({ model: "phi3" }),
+    })).body?.cancel();
+    await h.settle();
     assert.equal(
       await h.value("ollama_requests_total", {
         model: "phi3:latest",
-        endpoint: "/api/pull",
+        endpoint: "/api/show",
         code: "200",
+      }),
+      1,
+    );
+  });
+});
+
+Deno.test("random names pulled do not take model label slots", async () => {
+  await withHarness({ env: { MAX_MODELS: "4" } }, async (h) => {
+    for (let i = 0; i < 10; i++) {
+      await (await fetch(`${h.url}/api/pull`, {
+        method: "POST",
+        body: JSON.stringify({ model: `made-up-${i}`, stream: false }),
+      })).body?.cancel();
+    }
+    await h.settle();
+    const s = await h.scrape();
+    assert.ok(![...s.keys()].some((k) => k.includes("made-up")), "no series per pulled name");
+    assert.equal(
+      h.valueIn(s, "ollama_requests_total", { model: "other", endpoint: "/api/pull", code: "200" }),
+      10,
+    );
+  });
+});
+
+Deno.test("a client that leaves a pass-through stream is counted as a disconnect", async () => {
+  await withHarness({ simulator: { pullIntervalMs: 30 } }, async (h) => {
+    const response = await fetch(`${h.url}/api/pull`, {
+      method: "POST",
+      body: JSON.stringify({ model: "llama3.2" }),
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    const upstream = h.simulator.requests.find((r) => r.path === "/api/pull")!;
+    await upstream.finished;
+    assert.equal(upstream.aborted, true, "the pull was cancelled upstream");
+    await h.settle();
+    assert.equal(
+      await h.value("ollama_request_errors_total", {
+        model: MODEL,
+        endpoint: "/api/pull",
+        reason: "client_disconnect",
       }),
       1,
     );

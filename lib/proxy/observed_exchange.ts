@@ -36,19 +36,58 @@ export interface ObservedExchangeOptions {
   ) => BodyObserver;
 }
 
-/** Finishes `observation` once the response has been sent (as a disconnect if it was not). */
+/**
+ * Finishes `observation` once Deno is done with the response, as a client disconnect when the
+ * client left before the last byte (its request's signal fired: the exporter runs with
+ * `no-legacy-abort`, so the signal fires for disconnects only). A body Deno pipes natively that
+ * breaks on Ollama's side cannot be told apart from one that ended.
+ */
 export function finishWhenSent(
   observation: RequestObservation,
-  status: number,
-  completed: Promise<void>,
+  request: Request,
+  options: { status: number; completed: Promise<void> },
 ): void {
-  completed.then(
-    () => observation.finish(status),
-    () => {
-      observation.fail("client_disconnect");
-      observation.finish(status);
-    },
-  );
+  const finish = () => {
+    if (request.signal.aborted) observation.fail("client_disconnect");
+    observation.finish(options.status);
+  };
+  options.completed.then(finish, finish);
+}
+
+/**
+ * Reads the request body; when the client is gone before it arrived whole, records the request
+ * as a disconnect (499) and returns the answer to give instead.
+ */
+export async function readRequestBody(
+  context: ProxyContext,
+  request: Request,
+  route: RouteContext,
+): Promise<Uint8Array | Response> {
+  try {
+    return await request.bytes();
+  } catch {
+    const observation = startObservation(context, request, { route, model: "" });
+    observation.fail("client_disconnect");
+    observation.finish(499);
+    return new Response(null, { status: 499 });
+  }
+}
+
+function startObservation(
+  context: ProxyContext,
+  request: Request,
+  options: { route: RouteContext; model: string; admitOnSuccess?: boolean },
+): RequestObservation {
+  const { url, start } = options.route;
+  return new RequestObservation(context.sinks, {
+    method: request.method,
+    path: url.pathname,
+    endpoint: endpointLabel(url.pathname),
+    model: options.model,
+    start,
+    ...(context.clientOf ? { client: context.clientOf(request) } : {}),
+    ...(options.admitOnSuccess === false ? { admitOnSuccess: false } : {}),
+  });
 }
 
 /**
@@ -58,17 +97,16 @@ export function finishWhenSent(
 export async function forwardObserved(
   context: ProxyContext,
   request: Request,
-  options: { route: RouteContext; model: string; body?: Uint8Array; shape: ErrorShape },
+  options: {
+    route: RouteContext;
+    model: string;
+    body?: Uint8Array;
+    shape: ErrorShape;
+    admitOnSuccess?: boolean;
+  },
 ): Promise<{ observation: RequestObservation; upstream: Response } | Response> {
-  const { url, start } = options.route;
-  const observation = new RequestObservation(context.sinks, {
-    method: request.method,
-    path: url.pathname,
-    endpoint: endpointLabel(url.pathname),
-    model: options.model,
-    start,
-    ...(context.clientOf ? { client: context.clientOf(request) } : {}),
-  });
+  const { url } = options.route;
+  const observation = startObservation(context, request, options);
   try {
     const upstream = await context.upstream.forward(request, url, {
       ...(options.body ? { body: options.body } : {}),
@@ -92,12 +130,8 @@ export async function observedExchange(
   options: ObservedExchangeOptions,
 ): Promise<Response> {
   const { completed } = options.route;
-  let body: Uint8Array;
-  try {
-    body = await request.bytes();
-  } catch {
-    return new Response(null, { status: 499 });
-  }
+  const body = await readRequestBody(context, request, options.route);
+  if (body instanceof Response) return body;
   const json = parseJsonObject(body);
   const replacement = json && options.rewrite ? options.rewrite(json) : undefined;
   const forwarded = await forwardObserved(context, request, {
@@ -111,7 +145,7 @@ export async function observedExchange(
   const status = upstream.status;
   const encoded = (upstream.headers.get("content-encoding") ?? "identity") !== "identity";
   if (!upstream.body || status >= 400 || encoded) {
-    finishWhenSent(observation, status, completed);
+    finishWhenSent(observation, request, { status, completed });
     return clientResponse(upstream, upstream.body);
   }
   const observer = options.observe(observation, upstream, { rewritten: replacement !== undefined });

@@ -159,7 +159,7 @@ export class OpenAiStreamObserver implements BodyObserver {
     try {
       record = JSON.parse(payload);
     } catch {
-      this.#observation.fail("stream_error");
+      if (this.#status === 200) this.#observation.fail("stream_error");
       return raw;
     }
     if (record.error !== undefined) {

@@ -28,6 +28,11 @@ export interface RequestInfo {
   readonly model: string;
   /** The `client` label value, when per-client attribution is on. */
   readonly client?: string;
+  /**
+   * Whether a successful answer admits the model name as a label value. Off where success does not
+   * prove the model exists (`/api/pull` answers 200 and reports failures inside its stream).
+   */
+  readonly admitOnSuccess?: boolean;
   /** `performance.now()` when the request arrived. */
   readonly start: number;
 }
@@ -66,16 +71,6 @@ export class RequestObservation {
     return this.#info;
   }
 
-  /** Whether `finish` has run. */
-  get finished(): boolean {
-    return this.#finished;
-  }
-
-  /** Whether any output chunk was seen. */
-  get sawOutput(): boolean {
-    return this.#outputChunks > 0;
-  }
-
   /** Notes a streamed chunk carrying output, at `now` (`performance.now()`). */
   output(now: number): void {
     if (this.#outputChunks === 0) this.#firstOutput = now;
@@ -93,11 +88,6 @@ export class RequestObservation {
     this.#reason ??= reason;
   }
 
-  /** The failure reason so far, if any. */
-  get reason(): ErrorReason | undefined {
-    return this.#reason;
-  }
-
   /**
    * Records the request: `code` is the HTTP status sent to the client (499 when the client left
    * before any status was sent), `now` the time the last byte went out.
@@ -108,7 +98,9 @@ export class RequestObservation {
     const { metrics, models, logger } = this.#sinks;
     const info = this.#info;
     const ok = code >= 200 && code < 300 && this.#reason === undefined;
-    const model = ok ? models.admit(info.model) : models.label(info.model);
+    const model = ok && info.admitOnSuccess !== false
+      ? models.admit(info.model)
+      : models.label(info.model);
     const endpoint = info.endpoint;
     const client = this.#sinks.clientLabel ? [info.client ?? ""] : [];
     metrics.inFlight.labels(this.#inFlightLabel, endpoint).dec();

@@ -12,7 +12,7 @@ import { normalizeModelName } from "../model_name.ts";
 import { clientResponse } from "../proxy/client_response.ts";
 import type { ProxyContext } from "../proxy/proxy_context.ts";
 import { parseJsonObject } from "../proxy/request_json.ts";
-import { finishWhenSent, forwardObserved } from "../proxy/observed_exchange.ts";
+import { finishWhenSent, forwardObserved, readRequestBody } from "../proxy/observed_exchange.ts";
 import type { RouteHandler } from "./route.ts";
 
 /** Endpoints whose small JSON request body names a model. */
@@ -36,11 +36,9 @@ export function passthroughRoute(context: ProxyContext): RouteHandler {
     let model = "";
     const length = Number(request.headers.get("content-length") ?? NaN);
     if (NAMES_A_MODEL.has(endpoint) && request.body && length <= MAX_PARSED_BODY) {
-      try {
-        body = await request.bytes();
-      } catch {
-        return new Response(null, { status: 499 });
-      }
+      const read = await readRequestBody(context, request, route);
+      if (read instanceof Response) return read;
+      body = read;
       const json = parseJsonObject(body);
       model = normalizeModelName(json?.model ?? json?.name);
     }
@@ -49,10 +47,13 @@ export function passthroughRoute(context: ProxyContext): RouteHandler {
       model,
       ...(body ? { body } : {}),
       shape: url.pathname.startsWith("/v1/") ? "openai" : "ollama",
+      // A 200 here does not prove the model exists (pull reports failures inside its stream);
+      // installed models are admitted from /api/tags by the monitor.
+      admitOnSuccess: false,
     });
     if (forwarded instanceof Response) return forwarded;
     const { observation, upstream } = forwarded;
-    finishWhenSent(observation, upstream.status, completed);
+    finishWhenSent(observation, request, { status: upstream.status, completed });
     return clientResponse(upstream, upstream.body);
   };
 }

@@ -46,14 +46,26 @@ export function tapBody(
           return;
         }
         if (settled) return;
-        if (chunk === null) {
-          settled = true;
-          const last = observer.end(performance.now());
-          if (last && last.length > 0) controller.enqueue(last);
-          controller.close();
+        let out: Uint8Array;
+        try {
+          if (chunk === null) {
+            settled = true;
+            const last = observer.end(performance.now());
+            if (last && last.length > 0) controller.enqueue(last);
+            controller.close();
+            return;
+          }
+          out = observer.chunk(chunk, performance.now()) ?? chunk;
+        } catch (error) {
+          // A fault in observing must still end the record and release the upstream connection.
+          if (!settled) {
+            settled = true;
+            observer.abort(error, performance.now(), { byClient: false });
+          }
+          await reader.cancel(error).catch(() => {});
+          controller.error(error);
           return;
         }
-        const out = observer.chunk(chunk, performance.now()) ?? chunk;
         if (out.length > 0) {
           controller.enqueue(out);
           return;
