@@ -11,11 +11,12 @@ import { endpointLabel } from "../endpoint_label.ts";
 import { normalizeModelName } from "../model_name.ts";
 import type { RouteContext } from "../routes/route.ts";
 import { type BodyObserver, tapBody } from "../streams/tap_body.ts";
+import { concatBytes } from "../streams/concat_bytes.ts";
 import { clientResponse } from "./client_response.ts";
 import type { ProxyContext } from "./proxy_context.ts";
 import { RequestObservation } from "./request_observation.ts";
 import { parseJsonObject } from "./request_json.ts";
-import { errorBody, type ErrorShape, upstreamFailure } from "./upstream_failure.ts";
+import { badGateway, type ErrorShape, upstreamFailure } from "./upstream_failure.ts";
 
 /** How one observed route differs from the others. */
 export interface ObservedExchangeOptions {
@@ -176,21 +177,11 @@ async function answerWhole(
     const detail = error instanceof Error ? error.message : String(error);
     options.observation.fail("stream_error");
     options.observation.finish(502);
-    return new Response(
-      errorBody(`Cannot read Ollama's answer: ${detail}`, { shape: options.shape }),
-      { status: 502, headers: { "content-type": "application/json; charset=utf-8" } },
-    );
+    return badGateway(`Cannot read Ollama's answer: ${detail}`, { shape: options.shape });
   }
   const now = performance.now();
   const replaced = observer.chunk(bytes, now);
   const last = observer.end(now);
   const body = replaced ?? bytes;
-  return clientResponse(upstream, last && last.length > 0 ? concat(body, last) : body);
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+  return clientResponse(upstream, last && last.length > 0 ? concatBytes([body, last]) : body);
 }

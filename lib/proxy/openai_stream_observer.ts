@@ -14,6 +14,7 @@ import { statsFromTail, statsFromUsage } from "./generation_stats.ts";
 import type { RequestObservation } from "./request_observation.ts";
 import type { BodyObserver } from "../streams/tap_body.ts";
 import { endsWith, startsWith } from "../streams/byte_match.ts";
+import { concatBytes } from "../streams/concat_bytes.ts";
 
 const LF = 0x0a;
 const encoder = new TextEncoder();
@@ -72,7 +73,7 @@ export class OpenAiStreamObserver implements BodyObserver {
       this.#keep(bytes.subarray(start));
       unchanged = false;
     }
-    if (out && !unchanged) return concat(out);
+    if (out && !unchanged) return concatBytes(out);
   }
 
   /** @inheritdoc */
@@ -106,7 +107,7 @@ export class OpenAiStreamObserver implements BodyObserver {
   #join(tail: Uint8Array): Uint8Array {
     if (this.#pendingBytes === 0) return tail;
     this.#pending.push(tail);
-    const line = concat(this.#pending);
+    const line = concatBytes(this.#pending);
     this.#pending = [];
     this.#pendingBytes = 0;
     return line;
@@ -203,17 +204,4 @@ function hasOutput(choice: unknown): boolean {
   const record = choice as { delta?: { content?: unknown }; text?: unknown };
   const content = record.delta?.content ?? record.text;
   return typeof content === "string" && content !== "";
-}
-
-function concat(pieces: Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  let length = 0;
-  for (const piece of pieces) length += piece.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
 }

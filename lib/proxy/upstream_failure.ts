@@ -49,7 +49,12 @@ export function upstreamFailure(
   observation.fail("upstream_unreachable");
   observation.finish(502);
   options.logger.warn("upstream unreachable", { path: observation.info.path, error: message });
-  return new Response(errorBody(message, { shape: options.shape }), {
+  return badGateway(message, { shape: options.shape });
+}
+
+/** A 502 answer with `message` in the API's error shape. */
+export function badGateway(message: string, options: { shape: ErrorShape }): Response {
+  return new Response(errorBody(message, options), {
     status: 502,
     headers: { "content-type": "application/json; charset=utf-8" },
   });

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { concatBytes } from "./concat_bytes.ts";
+
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -67,13 +69,8 @@ export class ByteLineSplitter {
   #emit(tail: Uint8Array): void {
     let line = tail;
     if (this.#pendingBytes > 0) {
-      line = new Uint8Array(this.#pendingBytes + tail.length);
-      let offset = 0;
-      for (const piece of this.#pending) {
-        line.set(piece, offset);
-        offset += piece.length;
-      }
-      line.set(tail, offset);
+      this.#pending.push(tail);
+      line = concatBytes(this.#pending);
       this.#pending = [];
       this.#pendingBytes = 0;
     }
