@@ -27,6 +27,7 @@ import { passthroughRoute } from "./routes/passthrough_route.ts";
 import { type Readiness, readyRoute } from "./routes/ready_route.ts";
 import type { RouteHandler } from "./routes/route.ts";
 import { UpstreamMonitor } from "./upstream_monitor.ts";
+import { errorDetail } from "./error_detail.ts";
 
 /** Options of {@linkcode Exporter}. */
 export interface ExporterOptions {
@@ -162,7 +163,7 @@ export class Exporter implements Readiness {
     return Promise.resolve(this.#router.handle(request, context)).catch((error) => {
       this.#logger.error("Cannot handle the request", {
         path: context.url.pathname,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorDetail(error),
       });
       return new Response(JSON.stringify({ error: "internal error in the exporter" }), {
         status: 500,

@@ -13,6 +13,7 @@ import { Gauge } from "./metrics/gauge.ts";
 import type { Registry } from "./metrics/registry.ts";
 import { type ModelLabels, OTHER_MODEL } from "./model_labels.ts";
 import type { Upstream } from "./proxy/upstream.ts";
+import { errorDetail } from "./error_detail.ts";
 
 /** One entry of `/api/ps`, as far as the inventory reads it. */
 interface LoadedModel {
@@ -121,7 +122,7 @@ export class ModelInventory {
     } catch (error) {
       if (!this.#failing) {
         this.#logger.warn("Cannot read loaded models from Ollama (GET /api/ps)", {
-          error: error instanceof Error ? error.message : String(error),
+          error: errorDetail(error),
         });
       }
       this.#failing = true;

@@ -11,6 +11,7 @@ import { Gauge } from "./metrics/gauge.ts";
 import type { Registry } from "./metrics/registry.ts";
 import type { ModelLabels } from "./model_labels.ts";
 import type { Upstream } from "./proxy/upstream.ts";
+import { errorDetail } from "./error_detail.ts";
 
 /** Keeps track of whether Ollama answers, and which version it is. */
 export class UpstreamMonitor {
@@ -115,7 +116,7 @@ export class UpstreamMonitor {
 
   #setDown(error: unknown): void {
     if (this.#up || !this.#checked) {
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = errorDetail(error);
       this.#logger.warn("Ollama does not answer; proxied requests will get 502 until it does", {
         upstream: this.#upstream.base,
         error: detail,
@@ -139,7 +140,7 @@ export class UpstreamMonitor {
       }
     } catch (error) {
       this.#logger.debug("Cannot list Ollama's models", {
-        error: error instanceof Error ? error.message : String(error),
+        error: errorDetail(error),
       });
     }
   }

@@ -17,6 +17,7 @@ import type { ProxyContext } from "./proxy_context.ts";
 import { RequestObservation } from "./request_observation.ts";
 import { parseJsonObject } from "./request_json.ts";
 import { badGateway, type ErrorShape, upstreamFailure } from "./upstream_failure.ts";
+import { errorDetail } from "../error_detail.ts";
 
 /** How one observed route differs from the others. */
 export interface ObservedExchangeOptions {
@@ -174,7 +175,7 @@ async function answerWhole(
     bytes = await upstream.bytes();
   } catch (error) {
     // Ollama went away in the middle of its answer; nothing has been sent to the client yet.
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = errorDetail(error);
     options.observation.fail("stream_error");
     options.observation.finish(502);
     return badGateway(`Cannot read Ollama's answer: ${detail}`, { shape: options.shape });

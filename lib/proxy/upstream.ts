@@ -6,12 +6,13 @@
  */
 
 import { withoutHopHeaders } from "./hop_headers.ts";
+import { errorDetail } from "../error_detail.ts";
 
 /** Thrown when Ollama cannot be reached: the proxy answers 502. */
 export class UpstreamUnreachableError extends Error {
   /** @param base Ollama's address. @param options `cause` is the network error. */
   constructor(base: string, options: { cause: unknown }) {
-    const detail = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    const detail = errorDetail(options.cause);
     super(`Cannot reach Ollama at ${base}: ${detail}`, options);
     this.name = "UpstreamUnreachableError";
   }
