@@ -41,6 +41,8 @@ export class ModelLabels {
    * The name is normalised first.
    */
   admit(name: string): string {
+    // The proxy passes names it already normalised, and most are admitted by then.
+    if (this.#admitted.has(name)) return name;
     const model = normalizeModelName(name);
     if (model === "") return "";
     if (!this.#admitted.has(model) && this.#admitted.size < this.#max) this.#admitted.add(model);

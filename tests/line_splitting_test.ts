@@ -101,3 +101,21 @@ Deno.test("TextLineStream after TextDecoderStream survives cuts inside character
     assert.deepEqual(lines, LINES);
   }
 });
+
+Deno.test("ByteLineSplitter with keepLineEnding hands lines over exactly as received", () => {
+  const text = 'data: {"a":"é"}\r\n\r\ndata: [DONE]\n\ntail';
+  const bytes = encoder.encode(text);
+  const next = random(11);
+  for (let round = 0; round < 200; round++) {
+    const cuts = Array.from({ length: 6 }, () => Math.floor(next() * bytes.length));
+    const seen: string[] = [];
+    const splitter = new ByteLineSplitter((line) => seen.push(decoder.decode(line)), {
+      keepLineEnding: true,
+    });
+    for (const piece of splitAt(bytes, cuts)) splitter.push(piece);
+    assert.equal(splitter.pendingBytes, 4, "the unfinished 'tail' is held");
+    splitter.flush();
+    assert.deepEqual(seen, ['data: {"a":"é"}\r\n', "\r\n", "data: [DONE]\n", "\n", "tail"]);
+    assert.equal(seen.join(""), text);
+  }
+});

@@ -14,9 +14,9 @@ import { statsFromTail, statsFromUsage } from "./generation_stats.ts";
 import type { RequestObservation } from "./request_observation.ts";
 import type { BodyObserver } from "../streams/tap_body.ts";
 import { endsWith, startsWith } from "../streams/byte_match.ts";
+import { ByteLineSplitter } from "../streams/byte_line_splitter.ts";
 import { concatBytes } from "../streams/concat_bytes.ts";
 
-const LF = 0x0a;
 const encoder = new TextEncoder();
 /** The end of an ordinary chat chunk line, recognised without decoding it. */
 const ORDINARY_CHAT_END = encoder.encode('"finish_reason":null}]}\n');
@@ -30,9 +30,11 @@ export class OpenAiStreamObserver implements BodyObserver {
   #streaming: boolean;
   #stripUsage: boolean;
   #decoder = new TextDecoder();
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
-  #truncated = false;
+  #splitter: ByteLineSplitter;
+  /** The bytes to send for the chunk being observed, when stripping. */
+  #out: Uint8Array[] | null = null;
+  /** Whether every line of the chunk being observed went on as it came. */
+  #unchanged = true;
   #now = 0;
   #sawDone = false;
   #dropBlank = false;
@@ -50,42 +52,35 @@ export class OpenAiStreamObserver implements BodyObserver {
     this.#status = options.status;
     this.#streaming = options.streaming;
     this.#stripUsage = options.streaming && (options.stripUsage ?? false);
+    this.#splitter = new ByteLineSplitter((raw, info) => this.#pass(raw, info.truncated), {
+      keepLineEnding: true,
+      // Stripping must send on every byte; otherwise only the tail of a huge body is needed.
+      maxLineBytes: this.#stripUsage ? Infinity : MAX_LINE,
+    });
   }
 
   /** @inheritdoc */
   chunk(bytes: Uint8Array, now: number): Uint8Array | void {
     this.#now = now;
-    // Whether the chunk can go on as it is: nothing held back before or after it, every line kept.
-    let unchanged = this.#pendingBytes === 0;
-    const out: Uint8Array[] | null = this.#stripUsage ? [] : null;
-    let start = 0;
-    let lf = bytes.indexOf(LF);
-    while (lf !== -1) {
-      const raw = bytes.subarray(start, lf + 1);
-      const line = this.#join(raw);
-      const kept = this.#line(line);
-      if (kept !== raw) unchanged = false;
-      if (out && kept) out.push(kept);
-      start = lf + 1;
-      lf = bytes.indexOf(LF, start);
-    }
-    if (start < bytes.length) {
-      this.#keep(bytes.subarray(start));
-      unchanged = false;
-    }
-    if (out && !unchanged) return concatBytes(out);
+    // The chunk can go on as it is when nothing was held back before or after it and every line
+    // was kept.
+    this.#unchanged = this.#splitter.pendingBytes === 0;
+    this.#out = this.#stripUsage ? [] : null;
+    this.#splitter.push(bytes);
+    if (this.#splitter.pendingBytes > 0) this.#unchanged = false;
+    if (this.#out && !this.#unchanged) return concatBytes(this.#out);
   }
 
   /** @inheritdoc */
   end(now: number): Uint8Array | void {
     this.#now = now;
-    let last: Uint8Array | null = null;
-    if (this.#pendingBytes > 0) last = this.#line(this.#join(new Uint8Array(0)));
+    this.#out = this.#stripUsage ? [] : null;
+    this.#splitter.flush();
     if (this.#streaming && !this.#sawDone && this.#status === 200) {
       this.#observation.fail("stream_error");
     }
     this.#observation.finish(this.#status, now);
-    if (this.#stripUsage) return last ?? new Uint8Array(0);
+    if (this.#out) return concatBytes(this.#out);
   }
 
   /** @inheritdoc */
@@ -94,29 +89,14 @@ export class OpenAiStreamObserver implements BodyObserver {
     this.#observation.finish(this.#status, now);
   }
 
-  #keep(piece: Uint8Array): void {
-    this.#pending.push(piece); // a view: body chunks are fresh buffers nobody rewrites
-    this.#pendingBytes += piece.length;
-    // Keep a bounded tail of an over-long line (a huge non-streaming embedding body).
-    while (!this.#stripUsage && this.#pendingBytes - this.#pending[0]!.length >= MAX_LINE) {
-      this.#pendingBytes -= this.#pending.shift()!.length;
-      this.#truncated = true;
-    }
-  }
-
-  #join(tail: Uint8Array): Uint8Array {
-    if (this.#pendingBytes === 0) return tail;
-    this.#pending.push(tail);
-    const line = concatBytes(this.#pending);
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    return line;
+  #pass(raw: Uint8Array, truncated: boolean): void {
+    const kept = this.#line(raw, truncated);
+    if (kept !== raw) this.#unchanged = false;
+    if (this.#out && kept) this.#out.push(kept);
   }
 
   /** Observes one raw line (with its line feed); returns the bytes to send on for it. */
-  #line(raw: Uint8Array): Uint8Array | null {
-    const truncated = this.#truncated;
-    this.#truncated = false;
+  #line(raw: Uint8Array, truncated: boolean): Uint8Array | null {
     if (
       this.#streaming && !this.#dropBlank && endsWith(raw, ORDINARY_CHAT_END) &&
       startsWith(raw, DATA_PREFIX)

@@ -13,13 +13,14 @@ import { concatBytes } from "./concat_bytes.ts";
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** Called with each complete line (without `\n` or `\r\n`). */
+/** Called with each complete line (without `\n` or `\r\n`, unless `keepLineEnding` is set). */
 export type LineHandler = (line: Uint8Array, info: { truncated: boolean }) => void;
 
 /**
  * Splits byte chunks into lines. Lines longer than `maxLineBytes` keep only their last
  * `maxLineBytes` or more bytes and are reported with `truncated: true`, so a 60 MB single-line
- * body never holds more than about that much in memory.
+ * body never holds more than about that much in memory. With `keepLineEnding`, each line is handed
+ * over with its `\n` (or `\r\n`) exactly as received, for callers that pass lines on.
  */
 export class ByteLineSplitter {
   #pending: Uint8Array[] = [];
@@ -27,14 +28,25 @@ export class ByteLineSplitter {
   #truncated = false;
   #onLine: LineHandler;
   #maxLineBytes: number;
+  #ending: number;
 
   /**
    * @param onLine called for every complete line.
-   * @param options `maxLineBytes` bounds what is kept of one line (default 1 MiB).
+   * @param options `maxLineBytes` bounds what is kept of one line (default 1 MiB; `Infinity`
+   * keeps every byte); `keepLineEnding` hands lines over with their line ending.
    */
-  constructor(onLine: LineHandler, options: { maxLineBytes?: number } = {}) {
+  constructor(
+    onLine: LineHandler,
+    options: { maxLineBytes?: number; keepLineEnding?: boolean } = {},
+  ) {
     this.#onLine = onLine;
     this.#maxLineBytes = options.maxLineBytes ?? 1 << 20;
+    this.#ending = options.keepLineEnding ? 1 : 0;
+  }
+
+  /** Bytes of an unfinished line held until its line feed arrives. */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
   }
 
   /** Feeds one chunk; complete lines are handed over before it returns. */
@@ -42,7 +54,7 @@ export class ByteLineSplitter {
     let start = 0;
     let lf = chunk.indexOf(LF);
     while (lf !== -1) {
-      this.#emit(chunk.subarray(start, lf));
+      this.#emit(chunk.subarray(start, lf + this.#ending));
       start = lf + 1;
       lf = chunk.indexOf(LF, start);
     }
@@ -76,7 +88,9 @@ export class ByteLineSplitter {
     }
     const truncated = this.#truncated;
     this.#truncated = false;
-    if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, -1);
+    if (this.#ending === 0 && line.length > 0 && line[line.length - 1] === CR) {
+      line = line.subarray(0, -1);
+    }
     this.#onLine(line, { truncated });
   }
 }
