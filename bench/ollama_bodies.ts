@@ -157,7 +157,7 @@ export function generateStreamChunks(): Uint8Array<ArrayBuffer>[] {
     .map((line) => encoder.encode(line));
 }
 
-function openAiChunk(delta: Record<string, string>, finishReason: string | null): string {
+function openAiFrame(choices: unknown[], usage?: Record<string, number>): string {
   return `data: ${
     JSON.stringify({
       id: "chatcmpl-917",
@@ -165,9 +165,14 @@ function openAiChunk(delta: Record<string, string>, finishReason: string | null)
       created: CREATED_UNIX,
       model: BENCH_MODEL,
       system_fingerprint: "fp_ollama",
-      choices: [{ index: 0, delta, finish_reason: finishReason }],
+      choices,
+      ...(usage ? { usage } : {}),
     })
   }\n\n`;
+}
+
+function openAiChunk(delta: Record<string, string>, finishReason: string | null): string {
+  return openAiFrame([{ index: 0, delta, finish_reason: finishReason }]);
 }
 
 /**
@@ -186,19 +191,7 @@ export function openAiStreamChunks(options: { includeUsage: boolean }): Uint8Arr
       completion_tokens: FINAL_METRICS.eval_count,
       total_tokens: FINAL_METRICS.prompt_eval_count + FINAL_METRICS.eval_count,
     };
-    frames.push(
-      `data: ${
-        JSON.stringify({
-          id: "chatcmpl-917",
-          object: "chat.completion.chunk",
-          created: CREATED_UNIX,
-          model: BENCH_MODEL,
-          system_fingerprint: "fp_ollama",
-          choices: [],
-          usage,
-        })
-      }\n\n`,
-    );
+    frames.push(openAiFrame([], usage));
   }
   frames.push("data: [DONE]\n\n");
   return frames.map((frame) => encoder.encode(frame));
