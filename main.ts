@@ -62,6 +62,7 @@ export async function main(args: readonly string[]): Promise<number> {
   });
   const outcome = await Promise.race([server.shutdown().then(() => "drained" as const), grace]);
   clearTimeout(timer);
+  await exporter.close();
   if (outcome === "timeout") {
     logger.warn("grace period over: closing the remaining connections");
   } else {

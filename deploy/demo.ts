@@ -374,7 +374,7 @@ export async function startDemo(options: DemoOptions, stop: AbortSignal): Promis
       exporter.handler,
     );
   } catch (error) {
-    await exporter?.monitor.stop();
+    await exporter?.close();
     await simulator.close();
     throw new Error(`Cannot start the demo: ${(error as Error).message}`, { cause: error });
   }
@@ -423,7 +423,7 @@ Try:
       stop.removeEventListener("abort", onStop);
       running.drain();
       await server.shutdown();
-      await running.monitor.stop();
+      await running.close();
       await simulator.close();
     }
     out(

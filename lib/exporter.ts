@@ -52,6 +52,7 @@ export class Exporter implements Readiness {
   #router: Router;
   #draining = false;
   #logger: Logger;
+  #upstream: Upstream;
 
   /**
    * Throws an `Error` naming the setting when the API keys or the metrics token cannot be used.
@@ -80,6 +81,7 @@ export class Exporter implements Readiness {
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(keys ? { dropHeaders: ["authorization"] } : {}),
     });
+    this.#upstream = upstream;
     this.monitor = new UpstreamMonitor(upstream, {
       registry: this.registry,
       up: metrics.up,
@@ -148,18 +150,21 @@ export class Exporter implements Readiness {
     return this.monitor.upstream;
   }
 
+  /** Stops the checks of Ollama and closes the connections to it. */
+  async close(): Promise<void> {
+    await this.monitor.stop();
+    this.#upstream.close();
+  }
+
   /** Marks the exporter as shutting down: `/readyz` answers 503 from now on. */
   drain(): void {
     this.#draining = true;
   }
 
   /** The `Deno.serve` handler. */
-  readonly handler = (request: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
+  readonly handler = (request: Request): Promise<Response> => {
     const start = performance.now();
-    const completed = info.completed;
-    // Nobody may be waiting on it; an unobserved rejection must not end the process.
-    completed.catch(() => {});
-    const context = { url: new URL(request.url), start, completed };
+    const context = { url: new URL(request.url), start };
     return Promise.resolve(this.#router.handle(request, context)).catch((error) => {
       this.#logger.error("Cannot handle the request", {
         path: context.url.pathname,

@@ -228,7 +228,7 @@ Deno.test("the probe and scrape paths answer on the real exporter as the probes 
     assert.equal(await get(liveness), 200);
   } finally {
     await server.shutdown();
-    await exporter.monitor.stop();
+    await exporter.close();
   }
 });
 

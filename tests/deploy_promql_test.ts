@@ -68,7 +68,7 @@ async function exportedSeries(): Promise<Map<string, Set<string>>> {
         }
       }
     } finally {
-      await exporter.monitor.stop();
+      await exporter.close();
     }
   }
   return series;

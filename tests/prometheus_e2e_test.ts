@@ -180,8 +180,8 @@ Deno.test("real Prometheus scrapes the exporter in text and OpenMetrics formats:
   const served: ServedScrape[] = [];
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    async (request, info) => {
-      const response = await exporter.handler(request, info);
+    async (request) => {
+      const response = await exporter.handler(request);
       if (new URL(request.url).pathname === "/metrics") {
         served.push({
           userAgent: request.headers.get("user-agent") ?? "",
@@ -352,7 +352,7 @@ Deno.test("real Prometheus scrapes the exporter in text and OpenMetrics formats:
     await prometheus?.close();
     await proxy.close();
     await server.shutdown();
-    await exporter.monitor.stop();
+    await exporter.close();
     await simulator.close();
   }
 });

@@ -1,15 +1,16 @@
 /**
  * Builds the response the client gets from Ollama's: same status, status text and headers (less
- * hop-by-hop ones), with `body` (Ollama's own body stream, or a tap of it).
+ * hop-by-hop ones), with `body` (Ollama's body read whole, or a stream of it).
  *
  * @module
  */
 
 import { withoutHopHeaders } from "./hop_headers.ts";
+import type { UpstreamResponse } from "./upstream_response.ts";
 
 /** Copies an upstream response onto a new body. */
 export function clientResponse(
-  upstream: Response,
+  upstream: UpstreamResponse,
   body: ReadableStream<Uint8Array> | Uint8Array | null,
 ): Response {
   return new Response(body as BodyInit | null, {

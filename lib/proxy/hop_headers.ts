@@ -18,20 +18,32 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 
+/** Header fields as name–value pairs, the cheapest `HeadersInit` for Deno to copy. */
+export type HeaderPairs = [string, string][];
+
 /**
- * Copies `headers` without hop-by-hop headers and without those listed in `options.drop`
- * (lower-case names).
+ * Copies `headers` (a `Headers` object or pairs with lower-case names) without hop-by-hop
+ * headers and without those listed in `options.drop` (lower-case names). Returns pairs rather
+ * than a `Headers` object: `Response` copies whatever it is given, and filling an intermediate
+ * `Headers` would copy every field twice.
  */
 export function withoutHopHeaders(
-  headers: Headers,
+  headers: Iterable<[string, string]>,
   options: { drop?: readonly string[] } = {},
-): Headers {
-  const named = headers.get("connection");
-  const extra = named ? named.toLowerCase().split(",").map((name) => name.trim()) : [];
-  const result = new Headers();
-  for (const [name, value] of headers) {
-    if (HOP_BY_HOP.has(name) || extra.includes(name) || options.drop?.includes(name)) continue;
-    result.append(name, value);
+): HeaderPairs {
+  const drop = options.drop;
+  const result: HeaderPairs = [];
+  let connection: string | undefined;
+  for (const pair of headers) {
+    const name = pair[0];
+    if (HOP_BY_HOP.has(name)) {
+      if (name === "connection") connection = connection ? `${connection},${pair[1]}` : pair[1];
+      continue;
+    }
+    if (drop?.includes(name)) continue;
+    result.push(pair);
   }
-  return result;
+  if (connection === undefined) return result;
+  const named = connection.toLowerCase().split(",").map((name) => name.trim());
+  return result.filter(([name]) => !named.includes(name));
 }

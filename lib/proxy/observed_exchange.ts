@@ -2,7 +2,7 @@
  * The part every observed route shares: read the (small) request body for the fields the metrics
  * need, forward it, and hand Ollama's response back with a tap on its body. Error statuses,
  * bodies without content and bodies compressed by something in front of Ollama are passed on as
- * they are, piped natively by Deno, and counted once sent.
+ * they are, and counted when they have been passed on whole.
  *
  * @module
  */
@@ -17,6 +17,8 @@ import type { ProxyContext } from "./proxy_context.ts";
 import { RequestObservation } from "./request_observation.ts";
 import { parseJsonObject } from "./request_json.ts";
 import { badGateway, type ErrorShape, upstreamFailure } from "./upstream_failure.ts";
+import { PassThroughObserver } from "./pass_through_observer.ts";
+import type { UpstreamResponse } from "./upstream_response.ts";
 import { errorDetail } from "../error_detail.ts";
 
 /** How one observed route differs from the others. */
@@ -33,27 +35,9 @@ export interface ObservedExchangeOptions {
   /** Creates the observer of a successful response body. */
   readonly observe: (
     observation: RequestObservation,
-    upstream: Response,
+    upstream: UpstreamResponse,
     options: { rewritten: boolean },
   ) => BodyObserver;
-}
-
-/**
- * Finishes `observation` once Deno is done with the response, as a client disconnect when the
- * client left before the last byte (its request's signal fired: the exporter runs with
- * `no-legacy-abort`, so the signal fires for disconnects only). A body Deno pipes natively that
- * breaks on Ollama's side cannot be told apart from one that ended.
- */
-export function finishWhenSent(
-  observation: RequestObservation,
-  request: Request,
-  options: { status: number; completed: Promise<void> },
-): void {
-  const finish = () => {
-    if (request.signal.aborted) observation.fail("client_disconnect");
-    observation.finish(options.status);
-  };
-  options.completed.then(finish, finish);
 }
 
 /**
@@ -106,7 +90,7 @@ export async function forwardObserved(
     shape: ErrorShape;
     admitOnSuccess?: boolean;
   },
-): Promise<{ observation: RequestObservation; upstream: Response } | Response> {
+): Promise<{ observation: RequestObservation; upstream: UpstreamResponse } | Response> {
   const { url } = options.route;
   const observation = startObservation(context, request, options);
   try {
@@ -131,7 +115,6 @@ export async function observedExchange(
   request: Request,
   options: ObservedExchangeOptions,
 ): Promise<Response> {
-  const { completed } = options.route;
   const body = await readRequestBody(context, request, options.route);
   if (body instanceof Response) return body;
   const json = parseJsonObject(body);
@@ -145,17 +128,11 @@ export async function observedExchange(
   if (forwarded instanceof Response) return forwarded;
   const { observation, upstream } = forwarded;
   const status = upstream.status;
-  const encoded = (upstream.headers.get("content-encoding") ?? "identity") !== "identity";
-  if (!upstream.body || status >= 400 || encoded) {
-    finishWhenSent(observation, request, { status, completed });
-    return clientResponse(upstream, upstream.body);
-  }
-  const observer = options.observe(observation, upstream, { rewritten: replacement !== undefined });
-  const length = Number(upstream.headers.get("content-length") ?? NaN);
-  if (length <= WHOLE_BODY_LIMIT) {
-    return await answerWhole(upstream, observer, { observation, shape: options.shape });
-  }
-  return clientResponse(upstream, tapBody(upstream.body, observer));
+  const encoded = (upstream.header("content-encoding") ?? "identity") !== "identity";
+  const observer = !upstream.hasBody || status >= 400 || encoded
+    ? new PassThroughObserver(observation, { status })
+    : options.observe(observation, upstream, { rewritten: replacement !== undefined });
+  return await answer(upstream, observer, { observation, shape: options.shape });
 }
 
 /**
@@ -165,24 +142,38 @@ export async function observedExchange(
  */
 const WHOLE_BODY_LIMIT = 256 * 1024;
 
-async function answerWhole(
-  upstream: Response,
+/**
+ * Answers the client with Ollama's response while `observer` sees its body: read whole when it
+ * is small and its length known, else streamed through a tap. A body Ollama breaks off before
+ * anything was sent becomes a 502.
+ */
+export async function answer(
+  upstream: UpstreamResponse,
   observer: BodyObserver,
   options: { observation: RequestObservation; shape: ErrorShape },
 ): Promise<Response> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await upstream.bytes();
-  } catch (error) {
-    // Ollama went away in the middle of its answer; nothing has been sent to the client yet.
-    const detail = errorDetail(error);
-    options.observation.fail("stream_error");
-    options.observation.finish(502);
-    return badGateway(`Cannot read Ollama's answer: ${detail}`, { shape: options.shape });
+  const length = upstream.contentLength;
+  if (length === undefined || length > WHOLE_BODY_LIMIT) {
+    return clientResponse(upstream, tapBody(upstream, observer));
+  }
+  let bytes: Uint8Array | null = null;
+  if (length > 0) {
+    try {
+      bytes = await upstream.bytes();
+    } catch (error) {
+      // Ollama went away in the middle of its answer; nothing has been sent to the client yet.
+      const detail = errorDetail(error);
+      options.observation.fail("stream_error");
+      options.observation.finish(502);
+      return badGateway(detail, { shape: options.shape });
+    }
   }
   const now = performance.now();
-  const replaced = observer.chunk(bytes, now);
+  const replaced = bytes ? observer.chunk(bytes, now) : undefined;
   const last = observer.end(now);
   const body = replaced ?? bytes;
-  return clientResponse(upstream, last && last.length > 0 ? concatBytes([body, last]) : body);
+  return clientResponse(
+    upstream,
+    last && last.length > 0 ? (body ? concatBytes([body, last]) : last) : body,
+  );
 }

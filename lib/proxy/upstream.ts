@@ -6,6 +6,8 @@
  */
 
 import { withoutHopHeaders } from "./hop_headers.ts";
+import { Http1Client } from "./http1_client.ts";
+import type { UpstreamResponse } from "./upstream_response.ts";
 import { errorDetail } from "../error_detail.ts";
 
 /** Thrown when Ollama cannot be reached: the proxy answers 502. */
@@ -21,18 +23,23 @@ export class UpstreamUnreachableError extends Error {
 /** Sends requests to one Ollama server. */
 export class Upstream {
   #base: string;
+  #path: string;
   #fetch: typeof fetch;
   #drop: string[];
+  #client: Http1Client;
 
   /**
    * @param url Ollama's base URL.
-   * @param options `fetch` replaces the global one (tests); `dropHeaders` (lower-case) are not
-   * forwarded (the exporter's own `authorization` when it checks API keys).
+   * @param options `fetch` replaces the global one for health checks and inventory (tests);
+   * `dropHeaders` (lower-case) are not forwarded (the exporter's own `authorization` when it
+   * checks API keys).
    */
   constructor(url: URL, options: { fetch?: typeof fetch; dropHeaders?: readonly string[] } = {}) {
-    this.#base = url.origin + url.pathname.replace(/\/+$/, "");
+    this.#path = url.pathname.replace(/\/+$/, "");
+    this.#base = url.origin + this.#path;
     this.#fetch = options.fetch ?? fetch;
-    this.#drop = ["host", "content-length", ...(options.dropHeaders ?? [])];
+    this.#drop = ["host", "content-length", "expect", ...(options.dropHeaders ?? [])];
+    this.#client = new Http1Client(new URL(url.origin));
   }
 
   /** Ollama's base address, as logged and as named in 502 errors. */
@@ -40,41 +47,44 @@ export class Upstream {
     return this.#base;
   }
 
+  /** The connection pool's client (its connection counts). */
+  get client(): Http1Client {
+    return this.#client;
+  }
+
   /**
    * Forwards `request` to the same path and query on Ollama. `body` replaces the request's body
    * (when the proxy has already read it). Throws {@linkcode UpstreamUnreachableError} when no
    * response comes, and rethrows the abort when `clientSignal` fires first.
    *
-   * `clientSignal` (the request's signal) cancels the upstream call only until Ollama's response
-   * headers arrive: Deno also fires it once the response is handed over, and the body must go on
-   * flowing then. Afterwards a client that leaves cancels the body stream, which closes the
-   * upstream connection.
+   * `clientSignal` (the request's signal) cancels the upstream call until Ollama's response head
+   * has arrived. Afterwards a client that leaves cancels the body, which closes the upstream
+   * connection.
    */
   async forward(
     request: Request,
     url: URL,
     options: { body?: Uint8Array; clientSignal?: AbortSignal } = {},
-  ): Promise<Response> {
+  ): Promise<UpstreamResponse> {
     const headers = withoutHopHeaders(request.headers, { drop: this.#drop });
-    const hasBody = request.method !== "GET" && request.method !== "HEAD";
-    const body = options.body ?? (hasBody ? request.body : null);
-    const abort = new AbortController();
-    const clientSignal = options.clientSignal;
-    const onAbort = () => abort.abort(clientSignal?.reason);
-    clientSignal?.addEventListener("abort", onAbort, { once: true });
+    const method = request.method;
+    let body: Uint8Array | ReadableStream<Uint8Array> | null = options.body ?? null;
+    let contentLength: number | undefined;
+    if (body === null && method !== "GET" && method !== "HEAD" && request.body) {
+      body = request.body;
+      const length = request.headers.get("content-length");
+      if (length !== null && /^\d+$/.test(length)) contentLength = Number(length);
+    }
     try {
-      return await this.#fetch(this.#base + url.pathname + url.search, {
-        method: request.method,
+      return await this.#client.request(method, this.#path + url.pathname + url.search, {
         headers,
-        body: body as BodyInit | null,
-        redirect: "manual",
-        signal: abort.signal,
+        body,
+        ...(contentLength !== undefined ? { contentLength } : {}),
+        ...(options.clientSignal ? { signal: options.clientSignal } : {}),
       });
     } catch (error) {
-      if (abort.signal.aborted) throw error;
+      if (options.clientSignal?.aborted) throw error;
       throw new UpstreamUnreachableError(this.#base, { cause: error });
-    } finally {
-      clientSignal?.removeEventListener("abort", onAbort);
     }
   }
 
@@ -83,5 +93,10 @@ export class Upstream {
     return this.#fetch(this.#base + path, {
       signal: AbortSignal.timeout(options.timeoutMs),
     });
+  }
+
+  /** Closes the pooled connections (at shutdown). */
+  close(): void {
+    this.#client.close();
   }
 }

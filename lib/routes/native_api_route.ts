@@ -20,7 +20,7 @@ export function nativeApiRoute(context: ProxyContext): RouteHandler {
       observe: (observation, upstream) =>
         new NativeStreamObserver(observation, {
           status: upstream.status,
-          streaming: (upstream.headers.get("content-type") ?? "").includes("ndjson"),
+          streaming: (upstream.header("content-type") ?? "").includes("ndjson"),
         }),
     });
 }

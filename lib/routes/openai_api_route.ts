@@ -40,7 +40,7 @@ export function openAiApiRoute(context: ProxyContext): RouteHandler {
       observe: (observation, upstream, { rewritten }) =>
         new OpenAiStreamObserver(observation, {
           status: upstream.status,
-          streaming: (upstream.headers.get("content-type") ?? "").includes("event-stream"),
+          streaming: (upstream.header("content-type") ?? "").includes("event-stream"),
           stripUsage: rewritten,
         }),
     });

@@ -10,8 +10,6 @@ export interface RouteContext {
   readonly url: URL;
   /** `performance.now()` when the request arrived. */
   readonly start: number;
-  /** Settles when the response has been sent (rejects when it could not be). */
-  readonly completed: Promise<void>;
 }
 
 /** A route handler. */

@@ -81,8 +81,9 @@ export class ByteLineSplitter {
   #emit(tail: Uint8Array): void {
     let line = tail;
     if (this.#pendingBytes > 0) {
-      this.#pending.push(tail);
-      line = concatBytes(this.#pending);
+      // A body read whole arrives as one piece without a line feed: hand it over as it is.
+      if (tail.length > 0 || this.#pending.length > 1) this.#pending.push(tail);
+      line = this.#pending.length === 1 ? this.#pending[0]! : concatBytes(this.#pending);
       this.#pending = [];
       this.#pendingBytes = 0;
     }

@@ -19,6 +19,14 @@ export interface BodyObserver {
   abort(reason: unknown, now: number, options: { byClient: boolean }): void;
 }
 
+/** Where a tap reads from: a body that hands over one fresh chunk per read, `null` at its end. */
+export interface ChunkSource {
+  /** Reads the next chunk; `null` at the end of the body. */
+  read(): Promise<Uint8Array | null>;
+  /** Stops reading; the rest of the body is not wanted. */
+  cancel(reason?: unknown): void | Promise<void>;
+}
+
 /**
  * Returns a stream that yields `body`'s chunks (unchanged, unless the observer replaces them)
  * while `observer` sees each of them.
@@ -26,10 +34,10 @@ export interface BodyObserver {
  * closes the upstream connection. Exactly one of `end` and `abort` is called.
  */
 export function tapBody(
-  body: ReadableStream<Uint8Array>,
+  body: ReadableStream<Uint8Array> | ChunkSource,
   observer: BodyObserver,
 ): ReadableStream<Uint8Array> {
-  const reader = ChunkReader.for(body);
+  const reader: ChunkSource = body instanceof ReadableStream ? ChunkReader.for(body) : body;
   let settled = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -62,7 +70,7 @@ export function tapBody(
             settled = true;
             observer.abort(error, performance.now(), { byClient: false });
           }
-          await reader.cancel(error).catch(() => {});
+          await Promise.resolve(reader.cancel(error)).catch(() => {});
           controller.error(error);
           return;
         }
@@ -92,7 +100,7 @@ const LARGE_BUFFER = 64 * 1024;
  * stream, this reads into one buffer of its own per stream instead (4 KiB, 64 KiB once a read
  * fills it) and hands over an exact-size copy of each chunk.
  */
-class ChunkReader {
+class ChunkReader implements ChunkSource {
   #byob: ReadableStreamBYOBReader | null;
   #default: ReadableStreamDefaultReader<Uint8Array> | null;
   #buffer: ArrayBuffer | null = null;

@@ -97,7 +97,7 @@ export class ExporterHarness {
   /** Stops both servers. */
   async close(): Promise<void> {
     await this.#server.shutdown();
-    await this.exporter.monitor.stop();
+    await this.exporter.close();
     await this.simulator.close();
   }
 }

@@ -1,0 +1,334 @@
+/**
+ * Ollama's answer as the HTTP/1.1 client received it: status, header pairs, and a body read from
+ * the connection on demand (by length, chunked, or until the connection closes). Once the body has
+ * been read to its end the connection goes back to the pool; a body abandoned part-way closes it.
+ *
+ * @module
+ */
+
+import type { HeaderPairs } from "./hop_headers.ts";
+import type { BodyFraming, ResponseHead } from "./http1_head.ts";
+import type { UpstreamConnection } from "./upstream_connection.ts";
+
+/** Longest chunk-size or trailer line accepted in a chunked body. */
+const MAX_LINE = 8 * 1024;
+
+/** Where a chunked body's parser is. */
+const Chunked = { Size: 0, Data: 1, DataEnd: 2, Trailers: 3, Done: 4 } as const;
+
+/** Thrown when a response body cannot be read to its end. */
+export class BodyReadError extends Error {
+  /** @param message what went wrong; `options.cause` the underlying error. */
+  constructor(message: string, options?: { cause: unknown }) {
+    super(`Cannot read Ollama's answer: ${message}`, options);
+    this.name = "BodyReadError";
+  }
+}
+
+/** A response from Ollama whose body is still on the connection. */
+export class UpstreamResponse {
+  /** The status code. */
+  readonly status: number;
+  /** The reason phrase. */
+  readonly statusText: string;
+  /** The header fields, names lower-cased. */
+  readonly headers: HeaderPairs;
+  #connection: UpstreamConnection;
+  #framing: BodyFraming;
+  #keepAlive: boolean;
+  #release: (connection: UpstreamConnection) => void;
+  #remaining: number;
+  #chunked: number = Chunked.Size;
+  #done: boolean;
+
+  /**
+   * @param connection where the body is; `head` the parsed head; `options.release` takes the
+   * connection back once the body has been read whole and the connection may be reused.
+   */
+  constructor(
+    connection: UpstreamConnection,
+    head: ResponseHead,
+    options: { release: (connection: UpstreamConnection) => void },
+  ) {
+    this.status = head.status;
+    this.statusText = head.statusText;
+    this.headers = head.headers;
+    this.#connection = connection;
+    this.#framing = head.framing;
+    this.#keepAlive = head.keepAlive;
+    this.#release = options.release;
+    this.#remaining = head.framing.kind === "length" ? head.framing.length : 0;
+    this.#done = false;
+    if (head.framing.kind === "none") this.#finish();
+  }
+
+  /** The first value of header `name` (lower-case), or `null`. */
+  header(name: string): string | null {
+    const headers = this.headers;
+    for (let i = 0; i < headers.length; i++) {
+      if (headers[i]![0] === name) return headers[i]![1];
+    }
+    return null;
+  }
+
+  /** Whether a body follows the head. */
+  get hasBody(): boolean {
+    return this.#framing.kind !== "none";
+  }
+
+  /** The body's length when the head announced one, else `undefined`. */
+  get contentLength(): number | undefined {
+    const framing = this.#framing;
+    return framing.kind === "length" ? framing.length : framing.kind === "none" ? 0 : undefined;
+  }
+
+  /**
+   * Reads the next piece of the body (a fresh array the caller may keep), `null` at its end.
+   * Throws {@linkcode BodyReadError} when the connection fails or breaks the framing.
+   */
+  async read(): Promise<Uint8Array | null> {
+    if (this.#done) return null;
+    try {
+      switch (this.#framing.kind) {
+        case "length":
+          return await this.#readLength();
+        case "chunked":
+          return await this.#readChunked();
+        default:
+          return await this.#readUntilClose();
+      }
+    } catch (error) {
+      this.#abandon();
+      if (error instanceof BodyReadError) throw error;
+      throw new BodyReadError(error instanceof Error ? error.message : String(error), {
+        cause: error,
+      });
+    }
+  }
+
+  /** Reads the whole body. */
+  async bytes(): Promise<Uint8Array> {
+    if (this.#framing.kind === "length" && !this.#done) return await this.#readWhole();
+    const pieces: Uint8Array[] = [];
+    let total = 0;
+    for (let piece = await this.read(); piece !== null; piece = await this.read()) {
+      pieces.push(piece);
+      total += piece.length;
+    }
+    if (pieces.length === 1) return pieces[0]!;
+    const whole = new Uint8Array(total);
+    let offset = 0;
+    for (const piece of pieces) {
+      whole.set(piece, offset);
+      offset += piece.length;
+    }
+    return whole;
+  }
+
+  /** The body as a stream; cancelling it closes the connection. */
+  stream(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const piece = await this.read();
+        if (piece === null) controller.close();
+        else controller.enqueue(piece);
+      },
+      cancel: () => this.cancel(),
+    }, { highWaterMark: 0 });
+  }
+
+  /** Stops reading: the rest of the body is not wanted, and the connection is closed. */
+  cancel(): void {
+    this.#abandon();
+  }
+
+  async #readWhole(): Promise<Uint8Array> {
+    const connection = this.#connection;
+    const whole = new Uint8Array(this.#remaining);
+    let offset = Math.min(connection.buffered, whole.length);
+    whole.set(connection.view().subarray(0, offset));
+    connection.consume(offset);
+    try {
+      while (offset < whole.length) {
+        const count = await connection.readInto(whole.subarray(offset));
+        if (count === null) throw this.#closedEarly(offset);
+        offset += count;
+      }
+    } catch (error) {
+      this.#abandon();
+      if (error instanceof BodyReadError) throw error;
+      throw new BodyReadError(error instanceof Error ? error.message : String(error), {
+        cause: error,
+      });
+    }
+    this.#remaining = 0;
+    this.#finish();
+    return whole;
+  }
+
+  async #readLength(): Promise<Uint8Array> {
+    const connection = this.#connection;
+    if (connection.buffered === 0 && !await connection.fill()) {
+      const length = (this.#framing as { length: number }).length;
+      throw this.#closedEarly(length - this.#remaining);
+    }
+    const count = Math.min(connection.buffered, this.#remaining);
+    const piece = connection.view().slice(0, count);
+    connection.consume(count);
+    this.#remaining -= count;
+    if (this.#remaining === 0) this.#finish();
+    return piece;
+  }
+
+  #closedEarly(received: number): BodyReadError {
+    const length = (this.#framing as { length: number }).length;
+    return new BodyReadError(
+      `the connection closed after ${received} of ${length} body bytes`,
+    );
+  }
+
+  async #readUntilClose(): Promise<Uint8Array | null> {
+    const connection = this.#connection;
+    if (connection.buffered === 0 && !await connection.fill()) {
+      this.#keepAlive = false;
+      this.#finish();
+      return null;
+    }
+    const piece = connection.view().slice();
+    connection.consume(piece.length);
+    return piece;
+  }
+
+  async #readChunked(): Promise<Uint8Array | null> {
+    const connection = this.#connection;
+    for (;;) {
+      const pieces = this.#parseChunks(connection);
+      if (pieces.length > 0 || this.#chunked === Chunked.Done) {
+        const out = joinPieces(pieces);
+        if (this.#chunked === Chunked.Done) this.#finish();
+        return out;
+      }
+      if (!await connection.fill(MAX_LINE * 2)) {
+        throw new BodyReadError("the connection closed in the middle of a chunked body");
+      }
+    }
+  }
+
+  /** Parses what is buffered; returns views of the data bytes found (valid until the next fill). */
+  #parseChunks(connection: UpstreamConnection): Uint8Array[] {
+    const pieces: Uint8Array[] = [];
+    for (;;) {
+      const view = connection.view();
+      if (view.length === 0) return pieces;
+      switch (this.#chunked) {
+        case Chunked.Data: {
+          const count = Math.min(view.length, this.#remaining);
+          pieces.push(view.subarray(0, count));
+          connection.consume(count);
+          this.#remaining -= count;
+          if (this.#remaining === 0) this.#chunked = Chunked.DataEnd;
+          break;
+        }
+        case Chunked.DataEnd: {
+          const line = takeLine(connection, view);
+          if (line === null) return pieces;
+          if (line.length > 0) throw new BodyReadError("a chunk is longer than its size says");
+          this.#chunked = Chunked.Size;
+          break;
+        }
+        case Chunked.Size: {
+          const line = takeLine(connection, view);
+          if (line === null) return pieces;
+          const size = parseChunkSize(line);
+          if (size === 0) {
+            this.#chunked = Chunked.Trailers;
+          } else {
+            this.#remaining = size;
+            this.#chunked = Chunked.Data;
+          }
+          break;
+        }
+        case Chunked.Trailers: {
+          const line = takeLine(connection, view);
+          if (line === null) return pieces;
+          if (line.length === 0) {
+            this.#chunked = Chunked.Done;
+            return pieces;
+          }
+          break;
+        }
+        default:
+          return pieces;
+      }
+    }
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    const connection = this.#connection;
+    // Bytes after the end of the body are a protocol error; such a connection is not reused.
+    if (this.#keepAlive && connection.buffered === 0 && !connection.closed) {
+      this.#release(connection);
+    } else {
+      connection.close();
+    }
+  }
+
+  #abandon(): void {
+    this.#done = true;
+    this.#connection.close();
+  }
+}
+
+/** Takes one line (without CRLF) off the buffer, or returns `null` when it is incomplete. */
+function takeLine(connection: UpstreamConnection, view: Uint8Array): Uint8Array | null {
+  const lf = view.indexOf(0x0a);
+  if (lf === -1) {
+    if (view.length > MAX_LINE) throw new BodyReadError("a chunk-size line is too long");
+    return null;
+  }
+  const end = lf > 0 && view[lf - 1] === 0x0d ? lf - 1 : lf;
+  const line = view.subarray(0, end);
+  connection.consume(lf + 1);
+  return line;
+}
+
+function parseChunkSize(line: Uint8Array): number {
+  let size = 0;
+  let digits = 0;
+  for (let i = 0; i < line.length; i++) {
+    const byte = line[i]!;
+    const digit = byte >= 0x30 && byte <= 0x39
+      ? byte - 0x30
+      : byte >= 0x61 && byte <= 0x66
+      ? byte - 0x57
+      : byte >= 0x41 && byte <= 0x46
+      ? byte - 0x37
+      : -1;
+    if (digit === -1) {
+      // A chunk extension (";name=value") or whitespace before it ends the size.
+      if (digits > 0 && (byte === 0x3b || byte === 0x20 || byte === 0x09)) break;
+      throw new BodyReadError("a chunk size is not hexadecimal");
+    }
+    if (++digits > 12) throw new BodyReadError("a chunk size is too large");
+    size = size * 16 + digit;
+  }
+  if (digits === 0) throw new BodyReadError("a chunk size is missing");
+  return size;
+}
+
+/** Copies data views out of the connection's buffer into one fresh array. */
+function joinPieces(pieces: Uint8Array[]): Uint8Array | null {
+  if (pieces.length === 0) return null;
+  if (pieces.length === 1) return pieces[0]!.slice();
+  let total = 0;
+  for (const piece of pieces) total += piece.length;
+  const joined = new Uint8Array(total);
+  let offset = 0;
+  for (const piece of pieces) {
+    joined.set(piece, offset);
+    offset += piece.length;
+  }
+  return joined;
+}
