@@ -14,6 +14,8 @@ import { delay, nofileLimitOf } from "./processes.ts";
 import { round } from "./stats.ts";
 import { readStream } from "./stream_client.ts";
 
+const MIB = 1024 * 1024;
+
 /** Settings of the concurrency phase. */
 export interface ConcurrencyOptions {
   /** Proxies to measure, one fresh process each, one after the other. */
@@ -52,6 +54,10 @@ export interface ConcurrencyResult {
   readonly in_flight_seen?: number;
   /** Exporter only: how long `GET /metrics` took while the streams were open. */
   readonly metrics_scrape_ms?: number;
+  /** Exporter only: its V8 heap (used, reserved) and external memory while the streams were open. */
+  readonly heap_used_mib?: number;
+  readonly heap_total_mib?: number;
+  readonly external_mib?: number;
   readonly seconds: number;
   readonly first_error?: string;
 }
@@ -133,7 +139,15 @@ async function holdStreams(
   const holdDeadline = performance.now() + options.chunks * options.intervalMs;
   while (open + failed < options.streams && performance.now() < holdDeadline) await delay(20);
   const openWhenMeasured = open;
-  let scrape: { in_flight_seen: number; metrics_scrape_ms: number } | undefined;
+  let scrape:
+    | {
+      in_flight_seen: number;
+      metrics_scrape_ms: number;
+      heap_used_mib: number;
+      heap_total_mib: number;
+      external_mib: number;
+    }
+    | undefined;
   if (target === "exporter") {
     const scrapeStart = performance.now();
     const metrics = await (await fetch(`${proxy.origin}/metrics`, {
@@ -142,6 +156,9 @@ async function holdStreams(
     scrape = {
       metrics_scrape_ms: round(performance.now() - scrapeStart, 2),
       in_flight_seen: sumSamples(metrics, "ollama_requests_in_flight"),
+      heap_used_mib: round(sumSamples(metrics, "deno_heap_used_bytes") / MIB, 1),
+      heap_total_mib: round(sumSamples(metrics, "deno_heap_total_bytes") / MIB, 1),
+      external_mib: round(sumSamples(metrics, "deno_external_memory_bytes") / MIB, 1),
     };
   }
   await Promise.all(jobs);

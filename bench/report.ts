@@ -183,6 +183,7 @@ export function formatReport(report: BenchReport): string {
           "peak fds",
           "in flight",
           "scrape ms",
+          "heap used/total MiB",
         ],
         report.concurrency.map((row) => [
           row.target,
@@ -195,6 +196,9 @@ export function formatReport(report: BenchReport): string {
           String(row.peak_fds),
           row.in_flight_seen === undefined ? "-" : String(row.in_flight_seen),
           fixed(row.metrics_scrape_ms, 1),
+          row.heap_used_mib === undefined
+            ? "-"
+            : `${fixed(row.heap_used_mib, 1)}/${fixed(row.heap_total_mib, 1)}`,
         ]),
       ),
     );

@@ -12,13 +12,14 @@ export interface ConnectionTarget {
   readonly tls: boolean;
 }
 
-const SMALL_BUFFER = 4 * 1024;
+const SMALL_BUFFER = 1024;
 const LARGE_BUFFER = 64 * 1024;
 
 /**
- * A connection with buffered reads. The buffer starts small (thousands of idle streams each hold
- * one) and grows to 64 KiB once a read fills it (a large body is arriving), or as far as needed to
- * hold one unfinished item the parser asked to keep whole (a response head).
+ * A connection with buffered reads. The buffer starts small, because thousands of slow streams
+ * each hold one while they wait for their next chunk (an NDJSON or SSE chunk is a few hundred
+ * bytes), and doubles, up to 64 KiB, whenever a read fills it (a large body is arriving), or as
+ * far as needed to hold one unfinished item the parser asked to keep whole (a response head).
  */
 export class UpstreamConnection {
   #conn: Deno.Conn;
@@ -80,15 +81,20 @@ export class UpstreamConnection {
    * Reads more bytes into the buffer, keeping what is buffered. Returns `false` when the peer
    * closed the connection. `limit` bounds how large the buffer may grow to keep an item whole.
    */
-  async fill(limit: number = LARGE_BUFFER): Promise<boolean> {
+  fill(limit: number = LARGE_BUFFER): Promise<boolean> {
+    // Not an async function: a slow stream waits here between chunks, and a plain promise chain
+    // holds less memory while it waits than a suspended async frame.
     if (this.#end === this.#buffer.length) this.#makeRoom(limit);
     const room = this.#buffer.length - this.#end;
-    const count = await this.#conn.read(this.#buffer.subarray(this.#end));
-    if (count === null) return false;
-    this.#end += count;
-    this.bytesRead += count;
-    if (count === room && this.#buffer.length < LARGE_BUFFER) this.#grow(LARGE_BUFFER);
-    return true;
+    return this.#conn.read(this.#buffer.subarray(this.#end)).then((count) => {
+      if (count === null) return false;
+      this.#end += count;
+      this.bytesRead += count;
+      if (count === room && this.#buffer.length < LARGE_BUFFER) {
+        this.#grow(this.#buffer.length * 2);
+      }
+      return true;
+    });
   }
 
   /** Reads straight into `target` (the buffer must be empty); `null` when the peer closed. */

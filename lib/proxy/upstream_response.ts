@@ -12,6 +12,8 @@ import type { UpstreamConnection } from "./upstream_connection.ts";
 
 /** Longest chunk-size or trailer line accepted in a chunked body. */
 const MAX_LINE = 8 * 1024;
+/** How far the buffer may grow to hold one unfinished chunk-size or trailer line. */
+const CHUNKED_FILL_LIMIT = 64 * 1024;
 
 /** Where a chunked body's parser is. */
 const Chunked = { Size: 0, Data: 1, DataEnd: 2, Trailers: 3, Done: 4 } as const;
@@ -84,26 +86,24 @@ export class UpstreamResponse {
 
   /**
    * Reads the next piece of the body (a fresh array the caller may keep), `null` at its end.
-   * Throws {@linkcode BodyReadError} when the connection fails or breaks the framing.
+   * Rejects with {@linkcode BodyReadError} when the connection fails or breaks the framing.
    */
-  async read(): Promise<Uint8Array | null> {
-    if (this.#done) return null;
+  read(): Promise<Uint8Array | null> {
+    // A promise chain rather than async functions: thousands of slow streams wait in here.
+    if (this.#done) return Promise.resolve(null);
+    let piece: Uint8Array | null | undefined;
     try {
-      switch (this.#framing.kind) {
-        case "length":
-          return await this.#readLength();
-        case "chunked":
-          return await this.#readChunked();
-        default:
-          return await this.#readUntilClose();
-      }
+      piece = this.#framing.kind === "chunked" ? this.#takeChunked() : this.#takeBuffered();
     } catch (error) {
-      this.#abandon();
-      if (error instanceof BodyReadError) throw error;
-      throw new BodyReadError(error instanceof Error ? error.message : String(error), {
-        cause: error,
-      });
+      return Promise.reject(this.#failed(error));
     }
+    if (piece !== undefined) return Promise.resolve(piece);
+    return this.#connection.fill(CHUNKED_FILL_LIMIT).then((more) => {
+      if (!more) this.#closed();
+      return this.read();
+    }, (error) => {
+      throw this.#failed(error);
+    });
   }
 
   /** Reads the whole body. */
@@ -155,29 +155,63 @@ export class UpstreamResponse {
         offset += count;
       }
     } catch (error) {
-      this.#abandon();
-      if (error instanceof BodyReadError) throw error;
-      throw new BodyReadError(error instanceof Error ? error.message : String(error), {
-        cause: error,
-      });
+      throw this.#failed(error);
     }
     this.#remaining = 0;
     this.#finish();
     return whole;
   }
 
-  async #readLength(): Promise<Uint8Array> {
+  /**
+   * Takes body bytes that are already buffered (length-delimited or close-delimited bodies):
+   * the next piece, or `undefined` when more must be read first.
+   */
+  #takeBuffered(): Uint8Array | undefined {
     const connection = this.#connection;
-    if (connection.buffered === 0 && !await connection.fill()) {
-      const length = (this.#framing as { length: number }).length;
-      throw this.#closedEarly(length - this.#remaining);
-    }
-    const count = Math.min(connection.buffered, this.#remaining);
+    if (connection.buffered === 0) return undefined;
+    const count = this.#framing.kind === "length"
+      ? Math.min(connection.buffered, this.#remaining)
+      : connection.buffered;
     const piece = connection.view().slice(0, count);
     connection.consume(count);
-    this.#remaining -= count;
-    if (this.#remaining === 0) this.#finish();
+    if (this.#framing.kind === "length") {
+      this.#remaining -= count;
+      if (this.#remaining === 0) this.#finish();
+    }
     return piece;
+  }
+
+  /** Takes what is buffered of a chunked body: data, `null` at its end, or `undefined`. */
+  #takeChunked(): Uint8Array | null | undefined {
+    const pieces = this.#parseChunks(this.#connection);
+    const out = joinPieces(pieces);
+    if (this.#chunked === Chunked.Done) {
+      this.#finish();
+      return out;
+    }
+    return out ?? undefined;
+  }
+
+  /** The peer closed the connection while the body was being read. */
+  #closed(): void {
+    if (this.#framing.kind === "close") {
+      this.#keepAlive = false;
+      this.#finish();
+      return;
+    }
+    if (this.#framing.kind === "length") {
+      const length = (this.#framing as { length: number }).length;
+      throw this.#failed(this.#closedEarly(length - this.#remaining));
+    }
+    throw this.#failed(new BodyReadError("the connection closed in the middle of a chunked body"));
+  }
+
+  #failed(error: unknown): BodyReadError {
+    this.#abandon();
+    if (error instanceof BodyReadError) return error;
+    return new BodyReadError(error instanceof Error ? error.message : String(error), {
+      cause: error,
+    });
   }
 
   #closedEarly(received: number): BodyReadError {
@@ -185,33 +219,6 @@ export class UpstreamResponse {
     return new BodyReadError(
       `the connection closed after ${received} of ${length} body bytes`,
     );
-  }
-
-  async #readUntilClose(): Promise<Uint8Array | null> {
-    const connection = this.#connection;
-    if (connection.buffered === 0 && !await connection.fill()) {
-      this.#keepAlive = false;
-      this.#finish();
-      return null;
-    }
-    const piece = connection.view().slice();
-    connection.consume(piece.length);
-    return piece;
-  }
-
-  async #readChunked(): Promise<Uint8Array | null> {
-    const connection = this.#connection;
-    for (;;) {
-      const pieces = this.#parseChunks(connection);
-      if (pieces.length > 0 || this.#chunked === Chunked.Done) {
-        const out = joinPieces(pieces);
-        if (this.#chunked === Chunked.Done) this.#finish();
-        return out;
-      }
-      if (!await connection.fill(MAX_LINE * 2)) {
-        throw new BodyReadError("the connection closed in the middle of a chunked body");
-      }
-    }
   }
 
   /** Parses what is buffered; returns views of the data bytes found (valid until the next fill). */
