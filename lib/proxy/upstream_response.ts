@@ -41,6 +41,8 @@ export class UpstreamResponse {
   #release: (connection: UpstreamConnection) => void;
   #remaining: number;
   #chunked: number = Chunked.Size;
+  /** A framing error found after data that was handed over first. */
+  #deferred: BodyReadError | undefined;
   #done: boolean;
 
   /**
@@ -183,7 +185,15 @@ export class UpstreamResponse {
 
   /** Takes what is buffered of a chunked body: data, `null` at its end, or `undefined`. */
   #takeChunked(): Uint8Array | null | undefined {
-    const pieces = this.#parseChunks(this.#connection);
+    if (this.#deferred) throw this.#deferred;
+    const pieces: Uint8Array[] = [];
+    try {
+      this.#parseChunks(this.#connection, pieces);
+    } catch (error) {
+      if (pieces.length === 0 || !(error instanceof BodyReadError)) throw error;
+      // Hand over the data that came before the broken framing; fail on the next read.
+      this.#deferred = error;
+    }
     const out = joinPieces(pieces);
     if (this.#chunked === Chunked.Done) {
       this.#finish();
@@ -221,9 +231,8 @@ export class UpstreamResponse {
     );
   }
 
-  /** Parses what is buffered; returns views of the data bytes found (valid until the next fill). */
-  #parseChunks(connection: UpstreamConnection): Uint8Array[] {
-    const pieces: Uint8Array[] = [];
+  /** Parses what is buffered into `pieces`: views of the data (valid until the next fill). */
+  #parseChunks(connection: UpstreamConnection, pieces: Uint8Array[]): Uint8Array[] {
     for (;;) {
       const view = connection.view();
       if (view.length === 0) return pieces;

@@ -1,0 +1,332 @@
+/**
+ * The upstream HTTP/1.1 client against a server whose bytes each test scripts: framing (length,
+ * chunked split at every byte, close-delimited, none), reuse of kept-alive connections, a stale
+ * pooled connection, interim answers, aborts, broken bodies, and the request it writes.
+ */
+
+import assert from "node:assert/strict";
+import { Http1Client } from "../lib/proxy/http1_client.ts";
+import { BodyReadError } from "../lib/proxy/upstream_response.ts";
+import { type Script, ScriptedServer } from "./support/scripted_server.ts";
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+async function withServer(
+  script: Script,
+  body: (server: ScriptedServer, client: Http1Client) => Promise<void>,
+  options: { maxIdle?: number } = {},
+): Promise<void> {
+  const server = new ScriptedServer(script);
+  const client = new Http1Client(new URL(server.origin), options);
+  try {
+    await body(server, client);
+  } finally {
+    client.close();
+    await server.close();
+  }
+}
+
+const get = (client: Http1Client, target = "/") => client.request("GET", target, { headers: [] });
+
+async function text(client: Http1Client, target = "/"): Promise<string> {
+  return decoder.decode(await (await get(client, target)).bytes());
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("a length-delimited answer is read whole and its connection reused", async () => {
+  await withServer(async (_request, conn) => {
+    await conn.write(
+      "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\nhello",
+    );
+  }, async (server, client) => {
+    const first = await get(client);
+    assert.equal(first.status, 200);
+    assert.equal(first.statusText, "OK");
+    assert.deepEqual(first.headers, [["content-type", "text/plain"], ["content-length", "5"]]);
+    assert.equal(first.contentLength, 5);
+    assert.equal(decoder.decode(await first.bytes()), "hello");
+    assert.equal(client.idleConnections, 1);
+    assert.equal(await text(client), "hello");
+    assert.equal(server.connections, 1);
+    assert.deepEqual(server.requests.map((r) => [r.connection, r.index]), [[0, 0], [0, 1]]);
+  });
+});
+
+Deno.test("a chunked answer split at every byte decodes to the same body, and the connection is reused", async () => {
+  const wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
+    '7\r\n{"a":1}\r\nA;ext=1\r\n\n{"bb":22}\r\n0\r\nx-trailer: t\r\n\r\n';
+  let split = 0;
+  await withServer(async (_request, conn) => {
+    await conn.write(wire.slice(0, split));
+    await delay(2);
+    await conn.write(wire.slice(split));
+  }, async (server, client) => {
+    for (split = 1; split < wire.length; split++) {
+      const response = await get(client);
+      assert.equal(response.contentLength, undefined);
+      const pieces: string[] = [];
+      for (let piece = await response.read(); piece; piece = await response.read()) {
+        pieces.push(decoder.decode(piece));
+      }
+      assert.equal(pieces.join(""), '{"a":1}\n{"bb":22}', `split at ${split}`);
+    }
+    assert.equal(server.connections, 1);
+    assert.deepEqual(server.requests.length, wire.length - 1);
+  });
+});
+
+Deno.test("a chunk size that is not hexadecimal fails the body and closes the connection", async () => {
+  await withServer(async (_request, conn) => {
+    await conn.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n");
+  }, async (server, client) => {
+    const response = await get(client);
+    assert.equal(decoder.decode((await response.read())!), "hello");
+    await assert.rejects(response.read(), BodyReadError, "a chunk size is not hexadecimal");
+    assert.equal(client.connections, 0);
+    assert.equal(await response.read(), null, "a failed body stays ended");
+    await get(client).then((next) => next.cancel());
+    assert.equal(server.connections, 2);
+  });
+});
+
+Deno.test("a body cut short of its length fails with how much arrived", async () => {
+  await withServer(async (_request, conn) => {
+    await conn.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n1234");
+    conn.close();
+  }, async (_server, client) => {
+    const response = await get(client);
+    await assert.rejects(
+      response.bytes(),
+      new BodyReadError("the connection closed after 4 of 10 body bytes"),
+    );
+    const streamed = await get(client);
+    assert.equal(decoder.decode((await streamed.read())!), "1234");
+    await assert.rejects(streamed.read(), /closed after 4 of 10 body bytes/);
+    assert.equal(client.connections, 0);
+  });
+});
+
+Deno.test("a chunked body cut off before its last chunk fails", async () => {
+  await withServer(async (_request, conn) => {
+    await conn.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n");
+    conn.close();
+  }, async (_server, client) => {
+    const response = await get(client);
+    assert.equal(decoder.decode((await response.read())!), "abc");
+    await assert.rejects(response.read(), /closed in the middle of a chunked body/);
+  });
+});
+
+Deno.test("a close-delimited body is read to the end of the connection, which is not reused", async () => {
+  await withServer(async (_request, conn) => {
+    await conn.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil ");
+    await delay(2);
+    await conn.write("close");
+    conn.close();
+  }, async (server, client) => {
+    assert.equal(await text(client), "until close");
+    assert.equal(client.connections, 0);
+    assert.equal(await text(client), "until close");
+    assert.equal(server.connections, 2);
+  });
+});
+
+Deno.test("HTTP/1.0 and connection: close answers are not reused", async () => {
+  const answers = [
+    "HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok",
+    "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
+    "HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\nok",
+  ];
+  let next = 0;
+  await withServer(async (_request, conn) => {
+    await conn.write(answers[next++]!);
+  }, async (server, client) => {
+    assert.equal(await text(client), "ok");
+    assert.equal(client.idleConnections, 0);
+    assert.equal(await text(client), "ok");
+    assert.equal(client.idleConnections, 0);
+    assert.equal(await text(client), "ok");
+    assert.equal(client.idleConnections, 1, "HTTP/1.0 with keep-alive is kept");
+    assert.equal(server.connections, 3);
+  });
+});
+
+Deno.test("answers without a body: HEAD, 204, 304, content-length 0", async () => {
+  const answers = [
+    "HTTP/1.1 200 OK\r\ncontent-length: 42\r\n\r\n",
+    "HTTP/1.1 204 No Content\r\n\r\n",
+    "HTTP/1.1 304 Not Modified\r\ncontent-length: 42\r\n\r\n",
+    "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+  ];
+  let next = 0;
+  await withServer(async (_request, conn) => {
+    await conn.write(answers[next++]!);
+  }, async (server, client) => {
+    const head = await client.request("HEAD", "/blob", { headers: [] });
+    assert.equal(head.hasBody, false);
+    assert.equal(head.header("content-length"), "42");
+    for (const status of [204, 304, 200]) {
+      const response = await get(client);
+      assert.equal(response.status, status);
+      assert.equal(response.hasBody, false);
+      assert.equal((await response.bytes()).length, 0);
+    }
+    assert.equal(server.connections, 1, "every one of them left the connection reusable");
+  });
+});
+
+Deno.test("interim 1xx answers are skipped", async () => {
+  await withServer(async (_request, conn) => {
+    await conn.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n");
+    await conn.write("HTTP/1.1 201 Created\r\ncontent-length: 1\r\n\r\nx");
+  }, async (_server, client) => {
+    const response = await get(client);
+    assert.equal(response.status, 201);
+    assert.equal(response.header("link"), null);
+    assert.equal(decoder.decode(await response.bytes()), "x");
+  });
+});
+
+Deno.test("a pooled connection the server closed is replaced once, transparently", async () => {
+  await withServer(async (_request, conn) => {
+    // Answers as if keeping the connection, then closes it: the pooled connection is stale.
+    await conn.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    conn.close();
+  }, async (server, client) => {
+    assert.equal(await text(client), "ok");
+    await delay(20);
+    assert.equal(client.idleConnections, 1);
+    const posted = await client.request("POST", "/api/generate", {
+      headers: [["content-type", "application/json"]],
+      body: encoder.encode('{"model":"m"}'),
+    });
+    assert.equal(decoder.decode(await posted.bytes()), "ok");
+    assert.equal(server.connections, 2);
+    assert.equal(server.requests.length, 2, "the stale connection never delivered the request");
+    assert.equal(decoder.decode(server.requests[1]!.body), '{"model":"m"}');
+  });
+});
+
+Deno.test("a server that answers nothing fails the request with why", async () => {
+  await withServer((_request, conn) => {
+    conn.close();
+    return Promise.resolve();
+  }, async (_server, client) => {
+    await assert.rejects(get(client), /the connection closed before an answer came/);
+    assert.equal(client.connections, 0);
+  });
+});
+
+Deno.test("garbage instead of a status line fails the request", async () => {
+  await withServer(async (_request, conn) => {
+    await conn.write("SSH-2.0-OpenSSH_9.6\r\n\r\n");
+  }, async (_server, client) => {
+    await assert.rejects(get(client), /Cannot parse Ollama's response: bad status line/);
+  });
+});
+
+Deno.test("an abort before the head arrives rejects with the reason and closes the connection", async () => {
+  await withServer(async (_request, conn) => {
+    await delay(200);
+    await conn.write("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").catch(() => {});
+  }, async (_server, client) => {
+    const abort = new AbortController();
+    const pending = client.request("GET", "/slow", { headers: [], signal: abort.signal });
+    await delay(20);
+    abort.abort(new Error("client left"));
+    await assert.rejects(pending, /client left/);
+    assert.equal(client.connections, 0);
+  });
+});
+
+Deno.test("the request: host first, headers as given, byte-string values, lengths and chunked bodies", async () => {
+  await withServer(async (_request, conn) => {
+    await conn.write("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+  }, async (server, client) => {
+    const posted = await client.request("POST", "/api/chat?x=1", {
+      headers: [["content-type", "application/json"], ["x-note", "caf\u00e9"]],
+      body: encoder.encode("{}"),
+    });
+    await posted.bytes();
+    const head = server.requests[0]!.head;
+    const port = new URL(server.origin).port;
+    assert.equal(
+      head,
+      `POST /api/chat?x=1 HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\n` +
+        "x-note: caf\u00e9\r\ncontent-length: 2\r\n\r\n".replace("\u00e9", "\ufffd"),
+      "the value's byte 0xE9 went out as one byte (decoded here as UTF-8, hence U+FFFD)",
+    );
+    const stream = ReadableStream.from([encoder.encode("ab"), encoder.encode("cde")]);
+    const chunked = await client.request("PUT", "/upload", { headers: [], body: stream });
+    await chunked.bytes();
+    assert.match(server.requests[1]!.head, /\r\ntransfer-encoding: chunked\r\n/);
+    assert.equal(decoder.decode(server.requests[1]!.body), "abcde");
+    const sized = await client.request("PUT", "/upload", {
+      headers: [],
+      body: ReadableStream.from([encoder.encode("xyz")]),
+      contentLength: 3,
+    });
+    await sized.bytes();
+    assert.match(server.requests[2]!.head, /\r\ncontent-length: 3\r\n/);
+    assert.equal(decoder.decode(server.requests[2]!.body), "xyz");
+  });
+});
+
+Deno.test("a header value with bytes above 0x7F arrives as a byte string", async () => {
+  await withServer(async (_request, conn) => {
+    await conn.write(
+      new Uint8Array([
+        ...encoder.encode("HTTP/1.1 200 OK\r\nx-name: caf"),
+        0xe9,
+        ...encoder.encode("\r\ncontent-length: 0\r\n\r\n"),
+      ]),
+    );
+  }, async (_server, client) => {
+    const response = await get(client);
+    assert.equal(response.header("x-name"), "caf\u00e9");
+    assert.deepEqual(new Headers(response.headers).get("x-name"), "caf\u00e9");
+  });
+});
+
+Deno.test("at most maxIdle connections wait in the pool; close() closes them", async () => {
+  await withServer(async (_request, conn) => {
+    await delay(10);
+    await conn.write("HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\n.");
+  }, async (server, client) => {
+    const answers = await Promise.all([get(client), get(client), get(client)]);
+    assert.equal(client.connections, 3);
+    await Promise.all(answers.map((answer) => answer.bytes()));
+    assert.equal(client.idleConnections, 2);
+    assert.equal(client.connections, 2);
+    assert.equal(server.connections, 3);
+    client.close();
+    assert.equal(client.connections, 0);
+    await assert.rejects(get(client), /the upstream client is closed/);
+  }, { maxIdle: 2 });
+});
+
+Deno.test("a body stream cancelled part-way closes its connection", async () => {
+  await withServer(async (_request, conn) => {
+    await conn.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n");
+  }, async (_server, client) => {
+    const response = await get(client);
+    const reader = response.stream().getReader();
+    assert.equal(decoder.decode((await reader.read()).value), "abc");
+    await reader.cancel();
+    assert.equal(client.connections, 0);
+  });
+});
+
+Deno.test("a connection that is refused fails with the system's reason", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const client = new Http1Client(new URL(`http://127.0.0.1:${port}`));
+  try {
+    await assert.rejects(get(client), Deno.errors.ConnectionRefused);
+  } finally {
+    client.close();
+  }
+});

@@ -1,0 +1,164 @@
+/**
+ * A TCP server on 127.0.0.1 that answers HTTP/1.1 requests with bytes a test scripts exactly:
+ * broken framing, interim answers, a close at any point. It reads each request (head and body,
+ * by `Content-Length` or chunked) and records it with the connection it came on.
+ *
+ * @module
+ */
+
+/** One request as the server received it. */
+export interface ScriptedRequest {
+  /** Which accepted connection it came on (0, 1, ...). */
+  readonly connection: number;
+  /** Its position on that connection (0 for the first request). */
+  readonly index: number;
+  /** The head, request line through the blank line, as text. */
+  readonly head: string;
+  /** The body, de-chunked. */
+  readonly body: Uint8Array;
+}
+
+/** What the script does with one request: write to the connection, close it, or both. */
+export type Script = (
+  request: ScriptedRequest,
+  connection: { write(bytes: string | Uint8Array): Promise<void>; close(): void },
+) => Promise<void>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A scripted HTTP/1.1 server. */
+export class ScriptedServer {
+  /** Every request received, in order. */
+  readonly requests: ScriptedRequest[] = [];
+  #listener: Deno.TcpListener;
+  #conns = new Set<Deno.Conn>();
+  #tasks: Promise<void>[] = [];
+  #accepting: Promise<void>;
+  #connections = 0;
+
+  /** Starts listening on a free port; `script` answers each request. */
+  constructor(script: Script) {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#accepting = this.#accept(script);
+  }
+
+  /** `http://127.0.0.1:PORT`. */
+  get origin(): string {
+    return `http://127.0.0.1:${this.#listener.addr.port}`;
+  }
+
+  /** How many connections were accepted. */
+  get connections(): number {
+    return this.#connections;
+  }
+
+  /** Stops listening, closes every connection and waits for the handlers. */
+  async close(): Promise<void> {
+    this.#listener.close();
+    for (const conn of this.#conns) {
+      try {
+        conn.close();
+      } catch {
+        // Closed by the script.
+      }
+    }
+    await this.#accepting;
+    await Promise.allSettled(this.#tasks);
+  }
+
+  async #accept(script: Script): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch {
+        return;
+      }
+      conn.setNoDelay(true);
+      this.#conns.add(conn);
+      this.#tasks.push(this.#serve(conn, this.#connections++, script));
+    }
+  }
+
+  async #serve(conn: Deno.Conn, id: number, script: Script): Promise<void> {
+    let buffered: Uint8Array = new Uint8Array(0);
+    let closed = false;
+    const handle = {
+      write: async (bytes: string | Uint8Array) => {
+        const data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
+        let written = 0;
+        while (written < data.length) written += await conn.write(data.subarray(written));
+      },
+      close: () => {
+        closed = true;
+        try {
+          conn.close();
+        } catch {
+          // Already closed.
+        }
+      },
+    };
+    const more = async (): Promise<boolean> => {
+      const chunk = new Uint8Array(64 * 1024);
+      const count = await conn.read(chunk).catch(() => null);
+      if (count === null) return false;
+      const joined = new Uint8Array(buffered.length + count);
+      joined.set(buffered);
+      joined.set(chunk.subarray(0, count), buffered.length);
+      buffered = joined;
+      return true;
+    };
+    try {
+      for (let index = 0; !closed; index++) {
+        let end = decoder.decode(buffered).indexOf("\r\n\r\n");
+        while (end === -1) {
+          if (!await more()) return;
+          end = decoder.decode(buffered).indexOf("\r\n\r\n");
+        }
+        const head = decoder.decode(buffered.subarray(0, end + 4));
+        buffered = buffered.subarray(end + 4);
+        const body = await this.#readBody(head, () => buffered, (rest) => buffered = rest, more);
+        const request = { connection: id, index, head, body };
+        this.requests.push(request);
+        await script(request, handle);
+      }
+    } catch {
+      // The client went away; the test looks at what it recorded.
+    } finally {
+      this.#conns.delete(conn);
+      handle.close();
+    }
+  }
+
+  async #readBody(
+    head: string,
+    get: () => Uint8Array,
+    set: (rest: Uint8Array) => void,
+    more: () => Promise<boolean>,
+  ): Promise<Uint8Array> {
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (length) {
+      const size = Number(length[1]);
+      while (get().length < size) if (!await more()) throw new Error("short request body");
+      const body = get().slice(0, size);
+      set(get().subarray(size));
+      return body;
+    }
+    if (!/\r\ntransfer-encoding: *chunked/i.test(head)) return new Uint8Array(0);
+    const pieces: number[] = [];
+    for (;;) {
+      let lf = get().indexOf(0x0a);
+      while (lf === -1) {
+        if (!await more()) throw new Error("short chunked body");
+        lf = get().indexOf(0x0a);
+      }
+      const size = parseInt(decoder.decode(get().subarray(0, lf)).trim(), 16);
+      set(get().subarray(lf + 1));
+      while (get().length < size + 2) if (!await more()) throw new Error("short chunk");
+      pieces.push(...get().subarray(0, size));
+      set(get().subarray(size + 2));
+      if (size === 0) return new Uint8Array(pieces);
+    }
+  }
+}
