@@ -56,6 +56,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
 # `exec`s `deno` for the `run` subcommand) hands SIGTERM to Deno, and the exporter drains
 # in-flight requests for SHUTDOWN_GRACE_SECONDS (default 25) before exiting 0. Give the
 # container more than that to stop (`docker run --stop-timeout 30`, compose
-# `stop_grace_period`); Docker's default is 10 s. The permission flags are exactly those of the
-# `start` task in deno.json.
-CMD ["run", "--allow-net", "--allow-env=OLLAMA_HOST,PORT,LISTEN_HOST,LOG_LEVEL,SHUTDOWN_GRACE_SECONDS,HEALTH_INTERVAL_SECONDS,MAX_MODELS,CLIENT_HEADER,MAX_CLIENTS,API_KEYS,API_KEYS_FILE,METRICS_TOKEN", "--allow-read=/proc/self,/run/secrets", "main.ts"]
+# `stop_grace_period`); Docker's default is 10 s. The permission and V8 flags are exactly those of
+# the `start` task in deno.json (the V8 flags keep memory flat under thousands of open streams;
+# see "Performance" in README.md).
+CMD ["run", "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=10", "--allow-net", "--allow-env=OLLAMA_HOST,PORT,LISTEN_HOST,LOG_LEVEL,SHUTDOWN_GRACE_SECONDS,HEALTH_INTERVAL_SECONDS,MAX_MODELS,CLIENT_HEADER,MAX_CLIENTS,API_KEYS,API_KEYS_FILE,METRICS_TOKEN", "--allow-read=/proc/self,/run/secrets", "main.ts"]

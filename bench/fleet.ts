@@ -89,9 +89,24 @@ export function startPassThrough(
 }
 
 /**
- * Starts the real exporter (`main.ts`) in front of `upstream`, with `LOG_LEVEL=WARNING` so that
- * per-request log lines do not distort the numbers; resolves once `/readyz` answers 200 (it has
- * seen the upstream and admitted its models).
+ * The flags of deno.json's `start` task (V8 and permission flags), so that the benchmark runs the
+ * exporter exactly as `deno task start` and the Docker image do.
+ */
+export function startTaskFlags(): string[] {
+  const tasks = JSON.parse(Deno.readTextFileSync(`${REPO_ROOT}deno.json`)).tasks;
+  const words = String(tasks.start).split(/\s+/);
+  if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== "main.ts") {
+    throw new Error(
+      `Cannot read the start task's flags: "${tasks.start}" is not "deno run ... main.ts"`,
+    );
+  }
+  return words.slice(2, -1);
+}
+
+/**
+ * Starts the real exporter (`main.ts`) in front of `upstream` with the start task's flags, and
+ * `LOG_LEVEL=WARNING` so that per-request log lines do not distort the numbers; resolves once
+ * `/readyz` answers 200 (it has seen the upstream and admitted its models).
  */
 export async function startExporter(
   upstream: string,
@@ -101,7 +116,7 @@ export async function startExporter(
   const process = ServerProcess.launch({
     name: "exporter",
     command: Deno.execPath(),
-    args: ["run", "--allow-net", "--allow-env", "--allow-read=/proc/self", "main.ts"],
+    args: ["run", ...startTaskFlags(), "main.ts"],
     cwd: REPO_ROOT,
     env: {
       OLLAMA_HOST: upstream,

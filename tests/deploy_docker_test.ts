@@ -76,6 +76,11 @@ function permissionFlags(args: readonly string[]): string[] {
   return args.filter((arg) => /^--(allow|deny)-/.test(arg) || arg === "-A").sort();
 }
 
+/** The V8 flags among `args`. */
+function v8Flags(args: readonly string[]): string[] {
+  return args.filter((arg) => arg.startsWith("--v8-flags="));
+}
+
 /** The variables an `--allow-env=` flag lists. */
 function allowedEnv(flags: readonly string[]): Set<string> {
   const flag = flags.find((f) => f.startsWith("--allow-env="));
@@ -247,7 +252,7 @@ Deno.test("Dockerfile: the base image is denoland/deno at the Deno version CI in
   );
 });
 
-Deno.test("Dockerfile: CMD is exec form with exactly the start task's permission flags", () => {
+Deno.test("Dockerfile: CMD is exec form with exactly the start task's permission and V8 flags", () => {
   assert.equal(
     dockerfile.filter((i) => i.keyword === "ENTRYPOINT").length,
     0,
@@ -263,6 +268,7 @@ Deno.test("Dockerfile: CMD is exec form with exactly the start task's permission
     permissionFlags(startArgs),
     "the permission flags must equal those of the start task in deno.json",
   );
+  assert.deepEqual(v8Flags(cmd), v8Flags(startArgs), "the V8 flags must equal the start task's");
   assert.ok(!cmd.includes("-A") && !cmd.includes("--allow-all"), "no blanket permissions");
   const env = allowedEnv(permissionFlags(cmd));
   const missing = [...CONFIG_ENV].filter((name) => !env.has(name));

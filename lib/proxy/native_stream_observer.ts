@@ -13,6 +13,9 @@ import type { BodyObserver } from "../streams/tap_body.ts";
 import { statsFromOllama, statsFromTail } from "./generation_stats.ts";
 import type { RequestObservation } from "./request_observation.ts";
 
+/** Decodes whole lines only (no streaming state), so one decoder serves every stream. */
+const decoder = new TextDecoder();
+
 const INTERMEDIATE_END = new TextEncoder().encode('"done":false}');
 
 /**
@@ -23,7 +26,6 @@ export class NativeStreamObserver implements BodyObserver {
   #observation: RequestObservation;
   #status: number;
   #splitter: ByteLineSplitter;
-  #decoder = new TextDecoder();
   #now = 0;
   #sawFinal = false;
   #streaming: boolean;
@@ -69,7 +71,7 @@ export class NativeStreamObserver implements BodyObserver {
       this.#observation.output(this.#now);
       return;
     }
-    const text = this.#decoder.decode(line);
+    const text = decoder.decode(line);
     if (truncated) {
       // Only the tail of a huge line was kept (a 60 MB embedding): Ollama writes its numbers last.
       if (!this.#streaming || text.includes('"done":true')) this.#final(statsFromTail(text), false);

@@ -17,6 +17,9 @@ import { endsWith, startsWith } from "../streams/byte_match.ts";
 import { ByteLineSplitter } from "../streams/byte_line_splitter.ts";
 import { concatBytes } from "../streams/concat_bytes.ts";
 
+/** Decodes whole lines only (no streaming state), so one decoder serves every stream. */
+const decoder = new TextDecoder();
+
 const encoder = new TextEncoder();
 /** The end of an ordinary chat chunk line, recognised without decoding it. */
 const ORDINARY_CHAT_END = encoder.encode('"finish_reason":null}]}\n');
@@ -29,7 +32,6 @@ export class OpenAiStreamObserver implements BodyObserver {
   #status: number;
   #streaming: boolean;
   #stripUsage: boolean;
-  #decoder = new TextDecoder();
   #splitter: ByteLineSplitter;
   /** The bytes to send for the chunk being observed, when stripping. */
   #out: Uint8Array[] | null = null;
@@ -105,7 +107,7 @@ export class OpenAiStreamObserver implements BodyObserver {
       this.#observation.output(this.#now);
       return raw;
     }
-    let text = this.#decoder.decode(raw);
+    let text = decoder.decode(raw);
     const ending = text.endsWith("\r\n") ? 2 : text.endsWith("\n") ? 1 : 0;
     text = text.slice(0, text.length - ending);
     if (!this.#streaming) {

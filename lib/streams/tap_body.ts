@@ -39,47 +39,39 @@ export function tapBody(
 ): ReadableStream<Uint8Array> {
   const reader: ChunkSource = body instanceof ReadableStream ? ChunkReader.for(body) : body;
   let settled = false;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      for (;;) {
-        let chunk: Uint8Array | null;
-        try {
-          chunk = await reader.read();
-        } catch (error) {
-          if (!settled) {
-            settled = true;
-            observer.abort(error, performance.now(), { byClient: false });
-          }
-          controller.error(error);
+  const fail = (error: unknown, controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (!settled) {
+      settled = true;
+      observer.abort(error, performance.now(), { byClient: false });
+    }
+    controller.error(error);
+  };
+  // Promise chains rather than an async `pull`: a slow stream waits in here between chunks, and a
+  // suspended async frame holds more memory than a pending reaction (thousands of streams wait).
+  const pull = (controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> =>
+    reader.read().then((chunk) => {
+      if (settled) return;
+      let out: Uint8Array;
+      try {
+        if (chunk === null) {
+          settled = true;
+          const last = observer.end(performance.now());
+          if (last && last.length > 0) controller.enqueue(last);
+          controller.close();
           return;
         }
-        if (settled) return;
-        let out: Uint8Array;
-        try {
-          if (chunk === null) {
-            settled = true;
-            const last = observer.end(performance.now());
-            if (last && last.length > 0) controller.enqueue(last);
-            controller.close();
-            return;
-          }
-          out = observer.chunk(chunk, performance.now()) ?? chunk;
-        } catch (error) {
-          // A fault in observing must still end the record and release the upstream connection.
-          if (!settled) {
-            settled = true;
-            observer.abort(error, performance.now(), { byClient: false });
-          }
-          await Promise.resolve(reader.cancel(error)).catch(() => {});
-          controller.error(error);
-          return;
-        }
-        if (out.length > 0) {
-          controller.enqueue(out);
-          return;
-        }
+        out = observer.chunk(chunk, performance.now()) ?? chunk;
+      } catch (error) {
+        // A fault in observing must still end the record and release the upstream connection.
+        fail(error, controller);
+        return Promise.resolve(reader.cancel(error)).catch(() => {});
       }
-    },
+      // A chunk the observer swallowed whole: read on, so that every pull yields something.
+      if (out.length === 0) return pull(controller);
+      controller.enqueue(out);
+    }, (error) => fail(error, controller));
+  return new ReadableStream<Uint8Array>({
+    pull,
     cancel(reason) {
       if (!settled) {
         settled = true;
