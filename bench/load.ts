@@ -166,7 +166,7 @@ export function parseLoadArgs(args: readonly string[]): LoadSettings | "help" {
     targets,
     placement,
     latencyStreams: smoke ? 3 : 20,
-    latencyChunks: smoke ? 5 : 20,
+    latencyChunks: smoke ? 5 : 40,
     latencyIntervalMs: 50,
     streams: Math.round(positive("streams", values.streams, smoke ? 50 : 2000)),
     streamIntervalMs: smoke ? 100 : 500,

@@ -3,9 +3,10 @@
  * upstream. The upstream paces an `/api/chat` stream (one chunk every `intervalMs`) and writes
  * into each chunk's `created_at` the wall-clock moment it wrote it; the client notes when each
  * line arrived. A chunk's delay is arrival minus `created_at` (both clocks are the machine's).
- * Streams through every target run at the same time, paired by index with direct streams, and the
- * extra delay of chunk i of stream k is its delay through the target minus the delay of chunk i
- * of direct stream k.
+ * Each proxy is measured in a round of its own, its streams running at the same time as as many
+ * direct streams (paired by index, started together), so that no other proxy competes for the CPU
+ * in the same instant: the extra delay of chunk i of stream k is its delay through the proxy
+ * minus the delay of chunk i of direct stream k. `direct`'s own row pools every round.
  *
  * @module
  */
@@ -39,20 +40,77 @@ export interface StreamLatencyOptions {
   readonly chunks: number;
 }
 
-/** Runs the phase over every target of `fleet`. */
+/** Runs the phase over every target of `fleet`, one proxy per round. */
 export async function runStreamLatency(
   fleet: Fleet,
   options: StreamLatencyOptions,
 ): Promise<StreamLatencyResult[]> {
+  const direct = fleet.targets.find((target) => target.name === "direct");
+  const proxies = fleet.targets.filter((target) => target.name !== "direct");
+  const rounds = direct ? proxies.map((proxy) => [direct, proxy]) : proxies.map((p) => [p]);
+  const directStreams: number[][] = [];
+  let directIncomplete = 0;
+  const results: StreamLatencyResult[] = [];
+  for (const round of rounds.length > 0 ? rounds : direct ? [[direct]] : []) {
+    const measured = await measureRound(round, options);
+    const base = measured.get("direct");
+    if (base) {
+      directStreams.push(...base.streams);
+      directIncomplete += base.incomplete;
+    }
+    for (const [name, { streams, incomplete }] of measured) {
+      if (name !== "direct") results.push(summarize(name, streams, incomplete, base?.streams));
+    }
+  }
+  if (direct) results.unshift(summarize("direct", directStreams, directIncomplete, undefined));
+  return results;
+}
+
+function summarize(
+  target: TargetName,
+  perStream: number[][],
+  incomplete: number,
+  direct: number[][] | undefined,
+): StreamLatencyResult {
+  const all = perStream.flat();
+  const extra: number[] = [];
+  if (direct) {
+    perStream.forEach((stream, k) => {
+      stream.forEach((delay, i) => {
+        const base = direct[k]?.[i];
+        if (base !== undefined) extra.push(delay - base);
+      });
+    });
+  }
+  return {
+    target,
+    streams: perStream.length,
+    chunks: all.length,
+    incomplete,
+    delay_p50_ms: round(percentile(all, 50), 3),
+    delay_p99_ms: round(percentile(all, 99), 3),
+    delay_max_ms: round(Math.max(...all), 3),
+    ...(direct
+      ? {
+        extra_p50_ms: round(percentile(extra, 50), 3),
+        extra_p99_ms: round(percentile(extra, 99), 3),
+      }
+      : {}),
+  };
+}
+
+/** Streams through `targets` at the same time; per target, delays per stream and chunk. */
+async function measureRound(
+  targets: readonly { name: TargetName; origin: string }[],
+  options: StreamLatencyOptions,
+): Promise<Map<TargetName, { streams: number[][]; incomplete: number }>> {
   const timeoutMs = (options.chunks + 2) * options.intervalMs + 30_000;
-  // delays[target][stream][chunk]
-  const delays = new Map<TargetName, number[][]>();
-  const incomplete = new Map<TargetName, number>();
+  const measured = new Map<TargetName, { streams: number[][]; incomplete: number }>();
   const jobs: Promise<void>[] = [];
-  for (const target of fleet.targets) {
-    const perStream: number[][] = [];
-    delays.set(target.name, perStream);
-    incomplete.set(target.name, 0);
+  for (const target of targets) {
+    const entry = { streams: [] as number[][], incomplete: 0 };
+    measured.set(target.name, entry);
+    const perStream = entry.streams;
     for (let k = 0; k < options.streams; k++) {
       const stream: number[] = [];
       perStream.push(stream);
@@ -81,40 +139,10 @@ export async function runStreamLatency(
         } catch {
           // counted below
         }
-        if (!complete) incomplete.set(target.name, (incomplete.get(target.name) ?? 0) + 1);
+        if (!complete) entry.incomplete++;
       })());
     }
   }
   await Promise.all(jobs);
-  const direct = delays.get("direct");
-  const results: StreamLatencyResult[] = [];
-  for (const target of fleet.targets) {
-    const perStream = delays.get(target.name) ?? [];
-    const all = perStream.flat();
-    const extra: number[] = [];
-    if (target.name !== "direct" && direct) {
-      perStream.forEach((stream, k) => {
-        stream.forEach((delay, i) => {
-          const base = direct[k]?.[i];
-          if (base !== undefined) extra.push(delay - base);
-        });
-      });
-    }
-    results.push({
-      target: target.name,
-      streams: perStream.length,
-      chunks: all.length,
-      incomplete: incomplete.get(target.name) ?? 0,
-      delay_p50_ms: round(percentile(all, 50), 3),
-      delay_p99_ms: round(percentile(all, 99), 3),
-      delay_max_ms: round(Math.max(...all), 3),
-      ...(target.name !== "direct"
-        ? {
-          extra_p50_ms: round(percentile(extra, 50), 3),
-          extra_p99_ms: round(percentile(extra, 99), 3),
-        }
-        : {}),
-    });
-  }
-  return results;
+  return measured;
 }
