@@ -33,7 +33,7 @@ import { errorDetail } from "./error_detail.ts";
 export interface ExporterOptions {
   /** The logger (default: the module logger). */
   readonly logger?: Logger;
-  /** Replaces `fetch` for upstream calls. */
+  /** Replaces `fetch` for the checks of Ollama and the inventory (proxied calls use the pool). */
   readonly fetch?: typeof fetch;
   /** The contents of `API_KEYS_FILE`, read by the caller. */
   readonly apiKeysFileText?: string;
