@@ -35,6 +35,12 @@ async function text(client: Http1Client, target = "/"): Promise<string> {
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A script that answers the n-th request with `answers[n]`. */
+function inOrder(answers: readonly string[]): Script {
+  let next = 0;
+  return async (_request, conn) => await conn.write(answers[next++]!);
+}
+
 Deno.test("a length-delimited answer is read whole and its connection reused", async () => {
   await withServer(async (_request, conn) => {
     await conn.write(
@@ -134,47 +140,45 @@ Deno.test("a close-delimited body is read to the end of the connection, which is
 });
 
 Deno.test("HTTP/1.0 and connection: close answers are not reused", async () => {
-  const answers = [
-    "HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok",
-    "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
-    "HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\nok",
-  ];
-  let next = 0;
-  await withServer(async (_request, conn) => {
-    await conn.write(answers[next++]!);
-  }, async (server, client) => {
-    assert.equal(await text(client), "ok");
-    assert.equal(client.idleConnections, 0);
-    assert.equal(await text(client), "ok");
-    assert.equal(client.idleConnections, 0);
-    assert.equal(await text(client), "ok");
-    assert.equal(client.idleConnections, 1, "HTTP/1.0 with keep-alive is kept");
-    assert.equal(server.connections, 3);
-  });
+  await withServer(
+    inOrder([
+      "HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok",
+      "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
+      "HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\nok",
+    ]),
+    async (server, client) => {
+      assert.equal(await text(client), "ok");
+      assert.equal(client.idleConnections, 0);
+      assert.equal(await text(client), "ok");
+      assert.equal(client.idleConnections, 0);
+      assert.equal(await text(client), "ok");
+      assert.equal(client.idleConnections, 1, "HTTP/1.0 with keep-alive is kept");
+      assert.equal(server.connections, 3);
+    },
+  );
 });
 
 Deno.test("answers without a body: HEAD, 204, 304, content-length 0", async () => {
-  const answers = [
-    "HTTP/1.1 200 OK\r\ncontent-length: 42\r\n\r\n",
-    "HTTP/1.1 204 No Content\r\n\r\n",
-    "HTTP/1.1 304 Not Modified\r\ncontent-length: 42\r\n\r\n",
-    "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
-  ];
-  let next = 0;
-  await withServer(async (_request, conn) => {
-    await conn.write(answers[next++]!);
-  }, async (server, client) => {
-    const head = await client.request("HEAD", "/blob", { headers: [] });
-    assert.equal(head.hasBody, false);
-    assert.equal(head.header("content-length"), "42");
-    for (const status of [204, 304, 200]) {
-      const response = await get(client);
-      assert.equal(response.status, status);
-      assert.equal(response.hasBody, false);
-      assert.equal((await response.bytes()).length, 0);
-    }
-    assert.equal(server.connections, 1, "every one of them left the connection reusable");
-  });
+  await withServer(
+    inOrder([
+      "HTTP/1.1 200 OK\r\ncontent-length: 42\r\n\r\n",
+      "HTTP/1.1 204 No Content\r\n\r\n",
+      "HTTP/1.1 304 Not Modified\r\ncontent-length: 42\r\n\r\n",
+      "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+    ]),
+    async (server, client) => {
+      const head = await client.request("HEAD", "/blob", { headers: [] });
+      assert.equal(head.hasBody, false);
+      assert.equal(head.header("content-length"), "42");
+      for (const status of [204, 304, 200]) {
+        const response = await get(client);
+        assert.equal(response.status, status);
+        assert.equal(response.hasBody, false);
+        assert.equal((await response.bytes()).length, 0);
+      }
+      assert.equal(server.connections, 1, "every one of them left the connection reusable");
+    },
+  );
 });
 
 Deno.test("interim 1xx answers are skipped", async () => {

@@ -9,6 +9,7 @@
 import type { HeaderPairs } from "./hop_headers.ts";
 import type { BodyFraming, ResponseHead } from "./http1_head.ts";
 import type { UpstreamConnection } from "./upstream_connection.ts";
+import { concatBytes } from "../streams/concat_bytes.ts";
 
 /** Longest chunk-size or trailer line accepted in a chunked body. */
 const MAX_LINE = 8 * 1024;
@@ -112,19 +113,10 @@ export class UpstreamResponse {
   async bytes(): Promise<Uint8Array> {
     if (this.#framing.kind === "length" && !this.#done) return await this.#readWhole();
     const pieces: Uint8Array[] = [];
-    let total = 0;
     for (let piece = await this.read(); piece !== null; piece = await this.read()) {
       pieces.push(piece);
-      total += piece.length;
     }
-    if (pieces.length === 1) return pieces[0]!;
-    const whole = new Uint8Array(total);
-    let offset = 0;
-    for (const piece of pieces) {
-      whole.set(piece, offset);
-      offset += piece.length;
-    }
-    return whole;
+    return pieces.length === 0 ? new Uint8Array(0) : concatBytes(pieces);
   }
 
   /** The body as a stream; cancelling it closes the connection. */
@@ -337,14 +329,5 @@ function parseChunkSize(line: Uint8Array): number {
 /** Copies data views out of the connection's buffer into one fresh array. */
 function joinPieces(pieces: Uint8Array[]): Uint8Array | null {
   if (pieces.length === 0) return null;
-  if (pieces.length === 1) return pieces[0]!.slice();
-  let total = 0;
-  for (const piece of pieces) total += piece.length;
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const piece of pieces) {
-    joined.set(piece, offset);
-    offset += piece.length;
-  }
-  return joined;
+  return pieces.length === 1 ? pieces[0]!.slice() : concatBytes(pieces);
 }
