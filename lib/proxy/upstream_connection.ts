@@ -13,12 +13,18 @@ export interface ConnectionTarget {
 }
 
 const SMALL_BUFFER = 1024;
-const LARGE_BUFFER = 64 * 1024;
+/**
+ * Largest read buffer for a body. Every piece read is copied out and becomes garbage once sent,
+ * and the collector runs about as often per piece as per byte: a 60 MB body raised the peak RSS
+ * by 29 MiB in 64 KiB pieces and by 19 MiB in 32 KiB pieces, at the same speed (16 KiB: 16 MiB,
+ * 20 % slower).
+ */
+const LARGE_BUFFER = 32 * 1024;
 
 /**
  * A connection with buffered reads. The buffer starts small, because thousands of slow streams
  * each hold one while they wait for their next chunk (an NDJSON or SSE chunk is a few hundred
- * bytes), and doubles, up to 64 KiB, whenever a read fills it (a large body is arriving), or as
+ * bytes), and doubles, up to 32 KiB, whenever a read fills it (a large body is arriving), or as
  * far as needed to hold one unfinished item the parser asked to keep whole (a response head).
  */
 export class UpstreamConnection {
