@@ -47,11 +47,6 @@ export class Upstream {
     return this.#base;
   }
 
-  /** The connection pool's client (its connection counts). */
-  get client(): Http1Client {
-    return this.#client;
-  }
-
   /**
    * Forwards `request` to the same path and query on Ollama. `body` replaces the request's body
    * (when the proxy has already read it). Throws {@linkcode UpstreamUnreachableError} when no
