@@ -22,27 +22,28 @@ const HOP_BY_HOP = new Set([
 export type HeaderPairs = [string, string][];
 
 /**
- * Copies `headers` (a `Headers` object or pairs with lower-case names) without hop-by-hop
+ * Copies `headers` (a `Headers` object, or pairs with lower-case names) without hop-by-hop
  * headers and without those listed in `options.drop` (lower-case names). Returns pairs rather
  * than a `Headers` object: `Response` copies whatever it is given, and filling an intermediate
- * `Headers` would copy every field twice.
+ * `Headers` would copy every field twice. A `Headers` object is read with `forEach`, which yields
+ * the same fields as iterating it at a seventh of the cost (`bench/http1_bench.ts`).
  */
 export function withoutHopHeaders(
-  headers: Iterable<[string, string]>,
+  headers: Headers | HeaderPairs,
   options: { drop?: readonly string[] } = {},
 ): HeaderPairs {
   const drop = options.drop;
   const result: HeaderPairs = [];
   let connection: string | undefined;
-  for (const pair of headers) {
-    const name = pair[0];
+  const add = (value: string, name: string) => {
     if (HOP_BY_HOP.has(name)) {
-      if (name === "connection") connection = connection ? `${connection},${pair[1]}` : pair[1];
-      continue;
+      if (name === "connection") connection = connection ? `${connection},${value}` : value;
+    } else if (!drop?.includes(name)) {
+      result.push([name, value]);
     }
-    if (drop?.includes(name)) continue;
-    result.push(pair);
-  }
+  };
+  if (headers instanceof Headers) headers.forEach(add);
+  else for (const [name, value] of headers) add(value, name);
   if (connection === undefined) return result;
   const named = connection.toLowerCase().split(",").map((name) => name.trim());
   return result.filter(([name]) => !named.includes(name));
