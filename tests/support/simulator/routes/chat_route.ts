@@ -11,7 +11,7 @@ import { numPredictOf } from "../num_predict.ts";
 import { ollamaError } from "../ollama_error.ts";
 import type { CountedMessage } from "../prompt_tokens.ts";
 import type { Reply } from "../reply.ts";
-import { decodeRequestJson } from "../request_json.ts";
+import { decodeOllamaRequest } from "../decode_ollama_request.ts";
 import type { RouteContext, RouteRequest } from "../route_types.ts";
 import { stringField } from "../string_field.ts";
 
@@ -28,14 +28,12 @@ const FIELDS = {
  * answer. No messages: one `done_reason:"load"` object (`"unload"` with `keep_alive: 0`).
  */
 export function chatRoute(request: RouteRequest, context: RouteContext): Reply {
-  const decoded = decodeRequestJson(request.text, {
+  const decoded = decodeOllamaRequest(request.text, {
     structName: "api.ChatRequest",
     fields: FIELDS,
   });
-  if (!decoded.ok) {
-    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
-  }
-  const body = decoded.value;
+  if (decoded.error) return decoded.error;
+  const body = decoded.body;
   const model = stringField(body, "model");
   if (model.trim() === "") return ollamaError(400, "model is required");
   const messages = chatMessages(body["messages"]);

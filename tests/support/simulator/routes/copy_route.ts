@@ -7,21 +7,19 @@
 import { emptyReply } from "../empty_reply.ts";
 import { ollamaError } from "../ollama_error.ts";
 import type { Reply } from "../reply.ts";
-import { decodeRequestJson } from "../request_json.ts";
+import { decodeOllamaRequest } from "../decode_ollama_request.ts";
 import type { RouteContext, RouteRequest } from "../route_types.ts";
 import { stringField } from "../string_field.ts";
 
 /** Installs `destination` as a copy of `source`: 200 empty, or 404 `model "x" not found`. */
 export function copyRoute(request: RouteRequest, context: RouteContext): Reply {
-  const decoded = decodeRequestJson(request.text, {
+  const decoded = decodeOllamaRequest(request.text, {
     structName: "api.CopyRequest",
     fields: { source: "string", destination: "string" },
   });
-  if (!decoded.ok) {
-    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
-  }
-  const source = stringField(decoded.value, "source");
-  const destination = stringField(decoded.value, "destination");
+  if (decoded.error) return decoded.error;
+  const source = stringField(decoded.body, "source");
+  const destination = stringField(decoded.body, "destination");
   if (source.trim() === "" || destination.trim() === "") {
     return ollamaError(400, "source and destination are required");
   }

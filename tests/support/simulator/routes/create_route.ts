@@ -8,7 +8,7 @@ import { modelLayers } from "../model_layers.ts";
 import { ollamaError } from "../ollama_error.ts";
 import { progressReply } from "../progress_reply.ts";
 import type { Reply } from "../reply.ts";
-import { decodeRequestJson } from "../request_json.ts";
+import { decodeOllamaRequest } from "../decode_ollama_request.ts";
 import type { RouteContext, RouteRequest } from "../route_types.ts";
 import { stringField } from "../string_field.ts";
 
@@ -17,14 +17,12 @@ import { stringField } from "../string_field.ts";
  * (a copy of `from` when given). 404 when `from` is not installed.
  */
 export function createRoute(request: RouteRequest, context: RouteContext): Reply {
-  const decoded = decodeRequestJson(request.text, {
+  const decoded = decodeOllamaRequest(request.text, {
     structName: "api.CreateRequest",
     fields: { model: "string", name: "string", stream: "boolean", from: "string", files: "object" },
   });
-  if (!decoded.ok) {
-    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
-  }
-  const body = decoded.value;
+  if (decoded.error) return decoded.error;
+  const body = decoded.body;
   const name = stringField(body, "model") || stringField(body, "name");
   if (name.trim() === "") return ollamaError(400, "model is required");
   const from = stringField(body, "from");

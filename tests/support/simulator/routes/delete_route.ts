@@ -7,20 +7,18 @@
 import { emptyReply } from "../empty_reply.ts";
 import { ollamaError } from "../ollama_error.ts";
 import type { Reply } from "../reply.ts";
-import { decodeRequestJson } from "../request_json.ts";
+import { decodeOllamaRequest } from "../decode_ollama_request.ts";
 import type { RouteContext, RouteRequest } from "../route_types.ts";
 import { stringField } from "../string_field.ts";
 
 /** Uninstalls (and unloads) the model: 200 with an empty body, or 404 `model 'x' not found`. */
 export function deleteRoute(request: RouteRequest, context: RouteContext): Reply {
-  const decoded = decodeRequestJson(request.text, {
+  const decoded = decodeOllamaRequest(request.text, {
     structName: "api.DeleteRequest",
     fields: { model: "string", name: "string" },
   });
-  if (!decoded.ok) {
-    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
-  }
-  const name = stringField(decoded.value, "model") || stringField(decoded.value, "name");
+  if (decoded.error) return decoded.error;
+  const name = stringField(decoded.body, "model") || stringField(decoded.body, "name");
   if (name.trim() === "") return ollamaError(400, "model is required");
   const record = context.catalog.find(name);
   if (record === undefined) return ollamaError(404, `model '${name}' not found`);

@@ -11,7 +11,7 @@ import { expectedEmbedding } from "../expected_embedding.ts";
 import { goJson } from "../go_json.ts";
 import { ollamaError } from "../ollama_error.ts";
 import type { Reply } from "../reply.ts";
-import { decodeRequestJson } from "../request_json.ts";
+import { decodeOllamaRequest } from "../decode_ollama_request.ts";
 import type { RouteContext, RouteRequest } from "../route_types.ts";
 import { stringField } from "../string_field.ts";
 
@@ -21,14 +21,12 @@ import { stringField } from "../string_field.ts";
  * string or a list of strings; `dimensions` truncates. Large bodies are streamed chunked.
  */
 export function embedRoute(request: RouteRequest, context: RouteContext): Reply {
-  const decoded = decodeRequestJson(request.text, {
+  const decoded = decodeOllamaRequest(request.text, {
     structName: "api.EmbedRequest",
     fields: { model: "string", dimensions: "number", options: "object", truncate: "boolean" },
   });
-  if (!decoded.ok) {
-    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
-  }
-  const body = decoded.value;
+  if (decoded.error) return decoded.error;
+  const body = decoded.body;
   const inputs = embedInputs(body["input"]);
   if (inputs === undefined) return ollamaError(400, "invalid input type");
   const model = stringField(body, "model");

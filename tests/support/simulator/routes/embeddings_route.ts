@@ -10,20 +10,18 @@ import { expectedEmbedding } from "../expected_embedding.ts";
 import { jsonReply } from "../json_reply.ts";
 import { ollamaError } from "../ollama_error.ts";
 import type { Reply } from "../reply.ts";
-import { decodeRequestJson } from "../request_json.ts";
+import { decodeOllamaRequest } from "../decode_ollama_request.ts";
 import type { RouteContext, RouteRequest } from "../route_types.ts";
 import { stringField } from "../string_field.ts";
 
 /** `{"embedding":[...]}` for `prompt` (`[]` for an empty one), no metrics. */
 export function embeddingsRoute(request: RouteRequest, context: RouteContext): Reply {
-  const decoded = decodeRequestJson(request.text, {
+  const decoded = decodeOllamaRequest(request.text, {
     structName: "api.EmbeddingRequest",
     fields: { model: "string", prompt: "string", options: "object" },
   });
-  if (!decoded.ok) {
-    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
-  }
-  const body = decoded.value;
+  if (decoded.error) return decoded.error;
+  const body = decoded.body;
   const model = stringField(body, "model");
   const record = context.catalog.find(model);
   if (record === undefined) return ollamaError(404, `model '${model}' not found`);

@@ -10,7 +10,7 @@ import { nativeLoadReply } from "../native_load_reply.ts";
 import { numPredictOf } from "../num_predict.ts";
 import { ollamaError } from "../ollama_error.ts";
 import type { Reply } from "../reply.ts";
-import { decodeRequestJson } from "../request_json.ts";
+import { decodeOllamaRequest } from "../decode_ollama_request.ts";
 import type { RouteContext, RouteRequest } from "../route_types.ts";
 import { stringField } from "../string_field.ts";
 
@@ -33,14 +33,12 @@ const FIELDS = {
  * `done_reason:"load"` object (`"unload"` with `keep_alive: 0`), even when streaming was asked.
  */
 export function generateRoute(request: RouteRequest, context: RouteContext): Reply {
-  const decoded = decodeRequestJson(request.text, {
+  const decoded = decodeOllamaRequest(request.text, {
     structName: "api.GenerateRequest",
     fields: FIELDS,
   });
-  if (!decoded.ok) {
-    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
-  }
-  const body = decoded.value;
+  if (decoded.error) return decoded.error;
+  const body = decoded.body;
   const model = stringField(body, "model");
   // Ollama answers an invalid name like an unknown one here.
   if (model.trim() === "") return ollamaError(404, `model '${model}' not found`);

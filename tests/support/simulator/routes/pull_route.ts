@@ -9,7 +9,7 @@ import { modelLayers } from "../model_layers.ts";
 import { ollamaError } from "../ollama_error.ts";
 import { type Progress, progressReply } from "../progress_reply.ts";
 import type { Reply } from "../reply.ts";
-import { decodeRequestJson } from "../request_json.ts";
+import { decodeOllamaRequest } from "../decode_ollama_request.ts";
 import type { RouteContext, RouteRequest } from "../route_types.ts";
 import { stringField } from "../string_field.ts";
 
@@ -21,14 +21,12 @@ import { stringField } from "../string_field.ts";
  * the manifest line with `pull model manifest: file does not exist`.
  */
 export function pullRoute(request: RouteRequest, context: RouteContext): Reply {
-  const decoded = decodeRequestJson(request.text, {
+  const decoded = decodeOllamaRequest(request.text, {
     structName: "api.PullRequest",
     fields: { model: "string", name: "string", stream: "boolean", insecure: "boolean" },
   });
-  if (!decoded.ok) {
-    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
-  }
-  const name = stringField(decoded.value, "model") || stringField(decoded.value, "name");
+  if (decoded.error) return decoded.error;
+  const name = stringField(decoded.body, "model") || stringField(decoded.body, "name");
   if (name.trim() === "") return ollamaError(400, "model is required");
   const registry = context.options.registry;
   const wanted = canonicalModelName(name).toLowerCase();
@@ -46,7 +44,7 @@ export function pullRoute(request: RouteRequest, context: RouteContext): Reply {
     steps.push({ status: "success" });
   }
   return progressReply({
-    stream: decoded.value["stream"] !== false,
+    stream: decoded.body["stream"] !== false,
     steps,
     ...(known ? {} : { error: "pull model manifest: file does not exist" }),
     onSuccess: () => context.catalog.add(name, { modifiedAt: context.clock() }),

@@ -8,20 +8,18 @@ import { modelLayers } from "../model_layers.ts";
 import { ollamaError } from "../ollama_error.ts";
 import { type Progress, progressReply } from "../progress_reply.ts";
 import type { Reply } from "../reply.ts";
-import { decodeRequestJson } from "../request_json.ts";
+import { decodeOllamaRequest } from "../decode_ollama_request.ts";
 import type { RouteContext, RouteRequest } from "../route_types.ts";
 import { stringField } from "../string_field.ts";
 
 /** `retrieving manifest`, per-layer `pushing <12 hex>` progress, `pushing manifest`, `success`. */
 export function pushRoute(request: RouteRequest, context: RouteContext): Reply {
-  const decoded = decodeRequestJson(request.text, {
+  const decoded = decodeOllamaRequest(request.text, {
     structName: "api.PushRequest",
     fields: { model: "string", name: "string", stream: "boolean", insecure: "boolean" },
   });
-  if (!decoded.ok) {
-    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
-  }
-  const name = stringField(decoded.value, "model") || stringField(decoded.value, "name");
+  if (decoded.error) return decoded.error;
+  const name = stringField(decoded.body, "model") || stringField(decoded.body, "name");
   if (name.trim() === "") return ollamaError(400, "model is required");
   if (context.catalog.find(name) === undefined) {
     return ollamaError(404, `model '${name}' not found`);
@@ -34,7 +32,7 @@ export function pushRoute(request: RouteRequest, context: RouteContext): Reply {
   }
   steps.push({ status: "pushing manifest" }, { status: "success" });
   return progressReply({
-    stream: decoded.value["stream"] !== false,
+    stream: decoded.body["stream"] !== false,
     steps,
     onSuccess: () => {},
   }, context);

@@ -9,7 +9,7 @@ import { goTime } from "../go_time.ts";
 import { jsonReply } from "../json_reply.ts";
 import { ollamaError } from "../ollama_error.ts";
 import type { Reply } from "../reply.ts";
-import { decodeRequestJson } from "../request_json.ts";
+import { decodeOllamaRequest } from "../decode_ollama_request.ts";
 import type { RouteContext, RouteRequest } from "../route_types.ts";
 import { stringField } from "../string_field.ts";
 
@@ -18,14 +18,12 @@ import { stringField } from "../string_field.ts";
  * sorted, as Go marshals a map), `capabilities`, `modified_at`; 404 `model 'x' not found`.
  */
 export function showRoute(request: RouteRequest, context: RouteContext): Reply {
-  const decoded = decodeRequestJson(request.text, {
+  const decoded = decodeOllamaRequest(request.text, {
     structName: "api.ShowRequest",
     fields: { model: "string", name: "string", verbose: "boolean" },
   });
-  if (!decoded.ok) {
-    return ollamaError(400, decoded.empty ? "missing request body" : decoded.message);
-  }
-  const name = stringField(decoded.value, "model") || stringField(decoded.value, "name");
+  if (decoded.error) return decoded.error;
+  const name = stringField(decoded.body, "model") || stringField(decoded.body, "name");
   if (name.trim() === "") return ollamaError(400, "model is required");
   const record = context.catalog.find(name);
   if (record === undefined) return ollamaError(404, `model '${name}' not found`);
