@@ -23,7 +23,7 @@ import { NativeStreamObserver } from "../lib/proxy/native_stream_observer.ts";
 import { OpenAiStreamObserver } from "../lib/proxy/openai_stream_observer.ts";
 import { type ObservationSinks, RequestObservation } from "../lib/proxy/request_observation.ts";
 import { ByteLineSplitter } from "../lib/streams/byte_line_splitter.ts";
-import { type BodyObserver, tapBody } from "../lib/streams/tap_body.ts";
+import { type BodyObserver, type ChunkSource, tapBody } from "../lib/streams/tap_body.ts";
 import { TextLineStream } from "../lib/streams/text_line_stream.ts";
 import {
   BENCH_MODEL,
@@ -35,15 +35,22 @@ import {
 const CHUNKS = chatStreamChunks();
 const FINAL_LINE = chatFinalChunk().trimEnd();
 
-function chunkStream(): ReadableStream<Uint8Array> {
+/** `chunks` as a body stream, one chunk per pull (the baselines pipe this). */
+function streamOf(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> {
   let next = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
-      const chunk = CHUNKS[next++];
+      const chunk = chunks[next++];
       if (chunk) controller.enqueue(chunk);
-      if (next >= CHUNKS.length) controller.close();
+      if (next >= chunks.length) controller.close();
     },
   }, { highWaterMark: 0 });
+}
+
+/** `chunks` as what the exporter taps: an upstream body read chunk by chunk. */
+function sourceOf(chunks: readonly Uint8Array[]): ChunkSource {
+  let next = 0;
+  return { read: () => Promise.resolve(chunks[next++] ?? null), cancel: () => {} };
 }
 
 async function drain(stream: ReadableStream<unknown>): Promise<number> {
@@ -96,7 +103,7 @@ Deno.bench({
   group: "line splitting, 21 chunks",
   fn: async () => {
     const lines = await drain(
-      chunkStream().pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream()),
+      streamOf(CHUNKS).pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream()),
     );
     expect(lines, 21, "lines");
   },
@@ -157,7 +164,7 @@ Deno.bench({
   group: "body pump, 21 chunks",
   baseline: true,
   fn: async () => {
-    expect(await drain(chunkStream().pipeThrough(new TransformStream())), 21, "chunks");
+    expect(await drain(streamOf(CHUNKS).pipeThrough(new TransformStream())), 21, "chunks");
   },
 });
 
@@ -165,7 +172,7 @@ Deno.bench({
   name: "tapBody, observer does nothing",
   group: "body pump, 21 chunks",
   fn: async () => {
-    expect(await drain(tapBody(chunkStream(), noop)), 21, "chunks");
+    expect(await drain(tapBody(sourceOf(CHUNKS), noop)), 21, "chunks");
   },
 });
 
@@ -177,29 +184,18 @@ Deno.bench({
       status: 200,
       streaming: true,
     });
-    expect(await drain(tapBody(chunkStream(), observer)), 21, "chunks");
+    expect(await drain(tapBody(sourceOf(CHUNKS), observer)), 21, "chunks");
   },
 });
 
 const SSE_CHUNKS = openAiStreamChunks({ includeUsage: true });
-
-function sseStream(): ReadableStream<Uint8Array> {
-  let next = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const chunk = SSE_CHUNKS[next++];
-      if (chunk) controller.enqueue(chunk);
-      if (next >= SSE_CHUNKS.length) controller.close();
-    },
-  }, { highWaterMark: 0 });
-}
 
 Deno.bench({
   name: "empty TransformStream",
   group: "SSE body pump, 23 frames",
   baseline: true,
   fn: async () => {
-    expect(await drain(sseStream().pipeThrough(new TransformStream())), 23, "frames");
+    expect(await drain(streamOf(SSE_CHUNKS).pipeThrough(new TransformStream())), 23, "frames");
   },
 });
 
@@ -211,7 +207,7 @@ Deno.bench({
       status: 200,
       streaming: true,
     });
-    expect(await drain(tapBody(sseStream(), observer)), 23, "frames");
+    expect(await drain(tapBody(sourceOf(SSE_CHUNKS), observer)), 23, "frames");
   },
 });
 
@@ -224,6 +220,6 @@ Deno.bench({
       streaming: true,
       stripUsage: true,
     });
-    expect(await drain(tapBody(sseStream(), observer)), 22, "frames");
+    expect(await drain(tapBody(sourceOf(SSE_CHUNKS), observer)), 22, "frames");
   },
 });

@@ -54,7 +54,7 @@ Deno.bench({
   name: "find and parse a response head",
   group: "response head",
   fn: () => {
-    const end = findHeadEnd(STREAM_HEAD, 0, STREAM_HEAD.length);
+    const end = findHeadEnd(STREAM_HEAD);
     const head = parseResponseHead(STREAM_HEAD.subarray(0, end), { method: "POST" });
     expect(head.framing.kind, "chunked", "framing");
   },

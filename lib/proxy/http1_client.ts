@@ -17,6 +17,9 @@ import { UpstreamResponse } from "./upstream_response.ts";
 const MAX_HEAD = 64 * 1024;
 /** Request bodies up to this size are written together with the head, in one write. */
 const JOINED_WRITE = 64 * 1024;
+const encoder = new TextEncoder();
+/** The end of a chunked request body (no trailers). */
+const LAST_CHUNK = encoder.encode("0\r\n\r\n");
 
 /** What one request carries. */
 export interface Http1RequestOptions {
@@ -158,14 +161,14 @@ export class Http1Client {
         await connection.write(chunk);
         continue;
       }
-      const size = new TextEncoder().encode(`${chunk.length.toString(16)}\r\n`);
+      const size = encoder.encode(`${chunk.length.toString(16)}\r\n`);
       const framed = new Uint8Array(size.length + chunk.length + 2);
       framed.set(size);
       framed.set(chunk, size.length);
       framed.set([0x0d, 0x0a], size.length + chunk.length);
       await connection.write(framed);
     }
-    if (chunked) await connection.write(new TextEncoder().encode("0\r\n\r\n"));
+    if (chunked) await connection.write(LAST_CHUNK);
   }
 
   #keep(connection: UpstreamConnection): void {
@@ -186,7 +189,7 @@ export class Http1Client {
 /** Reads response heads until a final one (1xx interim answers are skipped). */
 async function readHead(connection: UpstreamConnection, method: string) {
   for (;;) {
-    let end = findHeadEnd(connection.view(), 0, connection.buffered);
+    let end = findHeadEnd(connection.view());
     while (end === -1) {
       if (connection.buffered >= MAX_HEAD) {
         throw new Error(`the response head is larger than ${MAX_HEAD} bytes`);
@@ -198,7 +201,7 @@ async function readHead(connection: UpstreamConnection, method: string) {
             : "the connection closed in the middle of the response head",
         );
       }
-      end = findHeadEnd(connection.view(), 0, connection.buffered);
+      end = findHeadEnd(connection.view());
     }
     const head = parseResponseHead(connection.view().subarray(0, end), { method });
     connection.consume(end);

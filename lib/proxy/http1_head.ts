@@ -53,12 +53,13 @@ export function encodeRequestHead(
 }
 
 /**
- * Finds the end of a response head in `bytes[from, to)`: the index just past the blank line, or
- * -1 when the head is not complete yet.
+ * Finds the end of a response head at the start of `bytes`: the index just past the blank line,
+ * or -1 when the head is not complete yet.
  */
-export function findHeadEnd(bytes: Uint8Array, from: number, to: number): number {
-  let lf = bytes.indexOf(0x0a, from);
-  while (lf !== -1 && lf < to) {
+export function findHeadEnd(bytes: Uint8Array): number {
+  const to = bytes.length;
+  let lf = bytes.indexOf(0x0a);
+  while (lf !== -1) {
     // "\n\r\n" or "\n\n" ends the head (a bare LF is tolerated as a line end, RFC 9112 §2.2).
     if (lf + 1 < to && bytes[lf + 1] === 0x0a) return lf + 2;
     if (lf + 2 < to && bytes[lf + 1] === 0x0d && bytes[lf + 2] === 0x0a) return lf + 3;

@@ -28,16 +28,15 @@ export interface ChunkSource {
 }
 
 /**
- * Returns a stream that yields `body`'s chunks (unchanged, unless the observer replaces them)
+ * Returns a stream that yields `reader`'s chunks (unchanged, unless the observer replaces them)
  * while `observer` sees each of them.
  * When the consumer cancels (the client disconnected), upstream is cancelled at once, which
  * closes the upstream connection. Exactly one of `end` and `abort` is called.
  */
 export function tapBody(
-  body: ReadableStream<Uint8Array> | ChunkSource,
+  reader: ChunkSource,
   observer: BodyObserver,
 ): ReadableStream<Uint8Array> {
-  const reader: ChunkSource = body instanceof ReadableStream ? ChunkReader.for(body) : body;
   let settled = false;
   const fail = (error: unknown, controller: ReadableStreamDefaultController<Uint8Array>) => {
     if (!settled) {
@@ -80,61 +79,4 @@ export function tapBody(
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
-}
-
-const SMALL_BUFFER = 4 * 1024;
-const LARGE_BUFFER = 64 * 1024;
-
-/**
- * Reads a body chunk by chunk. A fetch body's default reader hands every chunk over in a fresh
- * 64 KiB buffer, however few bytes it holds; an NDJSON or SSE chunk is a few hundred bytes, so
- * thousands of open streams would each pin 64 KiB while they wait. Where the body is a byte
- * stream, this reads into one buffer of its own per stream instead (4 KiB, 64 KiB once a read
- * fills it) and hands over an exact-size copy of each chunk.
- */
-class ChunkReader implements ChunkSource {
-  #byob: ReadableStreamBYOBReader | null;
-  #default: ReadableStreamDefaultReader<Uint8Array> | null;
-  #buffer: ArrayBuffer | null = null;
-
-  private constructor(
-    byob: ReadableStreamBYOBReader | null,
-    fallback: ReadableStreamDefaultReader<Uint8Array> | null,
-  ) {
-    this.#byob = byob;
-    this.#default = fallback;
-  }
-
-  /** A reader for `body`: BYOB when it is a byte stream, else the default reader. */
-  static for(body: ReadableStream<Uint8Array>): ChunkReader {
-    try {
-      return new ChunkReader(body.getReader({ mode: "byob" }), null);
-    } catch {
-      return new ChunkReader(null, body.getReader());
-    }
-  }
-
-  /** Reads the next chunk; `null` at the end of the body. */
-  async read(): Promise<Uint8Array | null> {
-    if (this.#default) {
-      const result = await this.#default.read();
-      return result.done ? null : result.value;
-    }
-    const size = this.#buffer?.byteLength ?? SMALL_BUFFER;
-    const view = new Uint8Array(this.#buffer ?? new ArrayBuffer(size));
-    this.#buffer = null;
-    const result = await this.#byob!.read(view);
-    if (result.done || result.value === undefined) return null;
-    const filled = result.value;
-    // The read transferred our buffer into `filled.buffer`: keep it for the next read.
-    this.#buffer = filled.byteLength === size && size < LARGE_BUFFER
-      ? new ArrayBuffer(LARGE_BUFFER)
-      : filled.buffer as ArrayBuffer;
-    return filled.slice();
-  }
-
-  /** Cancels the body. */
-  cancel(reason: unknown): Promise<void> {
-    return (this.#byob ?? this.#default)!.cancel(reason);
-  }
 }
