@@ -119,18 +119,6 @@ export class UpstreamResponse {
     return pieces.length === 0 ? new Uint8Array(0) : concatBytes(pieces);
   }
 
-  /** The body as a stream; cancelling it closes the connection. */
-  stream(): ReadableStream<Uint8Array> {
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const piece = await this.read();
-        if (piece === null) controller.close();
-        else controller.enqueue(piece);
-      },
-      cancel: () => this.cancel(),
-    }, { highWaterMark: 0 });
-  }
-
   /** Stops reading: the rest of the body is not wanted, and the connection is closed. */
   cancel(): void {
     this.#abandon();
