@@ -59,4 +59,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
 # `stop_grace_period`); Docker's default is 10 s. The permission and V8 flags are exactly those of
 # the `start` task in deno.json (the V8 flags keep memory flat under thousands of open streams;
 # see "Performance" in README.md).
-CMD ["run", "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=10", "--allow-net", "--allow-env=OLLAMA_HOST,PORT,LISTEN_HOST,LOG_LEVEL,SHUTDOWN_GRACE_SECONDS,HEALTH_INTERVAL_SECONDS,MAX_MODELS,CLIENT_HEADER,MAX_CLIENTS,API_KEYS,API_KEYS_FILE,METRICS_TOKEN", "--allow-read=/proc/self,/run/secrets", "main.ts"]
+CMD ["run", "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=10", "--allow-net", "--allow-env=OLLAMA_HOST,PORT,LISTEN_HOST,LOG_LEVEL,SHUTDOWN_GRACE_SECONDS,HEALTH_INTERVAL_SECONDS,MAX_MODELS,CLIENT_HEADER,MAX_CLIENTS,API_KEYS,API_KEYS_FILE,METRICS_TOKEN,ALLOWED_HOSTS,MAX_REQUEST_BYTES,INJECT_STREAM_USAGE,UPSTREAM_CONNECT_TIMEOUT_SECONDS,UPSTREAM_HEAD_TIMEOUT_SECONDS,UPSTREAM_IDLE_TIMEOUT_SECONDS", "--allow-read=/proc/self,/run/secrets", "main.ts"]

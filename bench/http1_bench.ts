@@ -9,7 +9,7 @@
  */
 
 import { withoutHopHeaders } from "../lib/proxy/hop_headers.ts";
-import { encodeRequestHead, findHeadEnd, parseResponseHead } from "../lib/proxy/http1_head.ts";
+import { encodeRequestHead, findHeadEnd, parseResponseHead } from "../lib/http1/http1_head.ts";
 
 const encoder = new TextEncoder();
 

@@ -34,6 +34,18 @@ export interface Config {
   readonly apiKeysFile: string;
   /** Bearer token `/metrics` requires, or `""` when scrapes are open. */
   readonly metricsToken: string;
+  /** Extra `Host` names accepted when listening on loopback (DNS-rebinding protection). */
+  readonly allowedHosts: readonly string[];
+  /** Largest request body accepted on routes whose body the exporter reads (bytes). */
+  readonly maxRequestBytes: number;
+  /** Whether streaming OpenAI requests get `stream_options.include_usage` added. */
+  readonly injectStreamUsage: boolean;
+  /** Seconds to open a connection to Ollama (0: no limit). */
+  readonly upstreamConnectTimeoutSeconds: number;
+  /** Seconds from sending a request to Ollama's response head (0: no limit). */
+  readonly upstreamHeadTimeoutSeconds: number;
+  /** Longest gap, in seconds, between two reads of Ollama's response body (0: no limit). */
+  readonly upstreamIdleTimeoutSeconds: number;
 }
 
 /** One setting: its environment variable, its flag, its default, and how it is parsed. */
@@ -198,6 +210,59 @@ const SETTINGS = {
       return text;
     },
     doc: "bearer token /metrics requires (Prometheus `authorization` scrape setting)",
+  },
+  allowedHosts: {
+    env: "ALLOWED_HOSTS",
+    flag: "allowed-hosts",
+    fallback: "",
+    parse: (text: string) => {
+      const names = text.split(",").map((name) => name.trim().toLowerCase()).filter((n) => n);
+      for (const name of names) {
+        if (!/^[a-z0-9.*:[\]_-]+$/.test(name)) throw new Error(`"${name}" is not a host name`);
+      }
+      return names;
+    },
+    doc: "extra Host names accepted when listening on loopback (comma separated)",
+  },
+  maxRequestBytes: {
+    env: "MAX_REQUEST_BYTES",
+    flag: "max-request-bytes",
+    fallback: String(128 * 1024 * 1024),
+    parse: integer(1024, Number.MAX_SAFE_INTEGER),
+    doc: "largest request body on observed routes; larger ones get 413",
+  },
+  injectStreamUsage: {
+    env: "INJECT_STREAM_USAGE",
+    flag: "inject-stream-usage",
+    fallback: "true",
+    parse: (text: string) => {
+      const value = text.trim().toLowerCase();
+      if (value === "true" || value === "1") return true;
+      if (value === "false" || value === "0") return false;
+      throw new Error("expected true or false");
+    },
+    doc: "ask Ollama for usage in OpenAI streams that lack it (and strip it again)",
+  },
+  upstreamConnectTimeoutSeconds: {
+    env: "UPSTREAM_CONNECT_TIMEOUT_SECONDS",
+    flag: "upstream-connect-timeout-seconds",
+    fallback: "10",
+    parse: seconds,
+    doc: "seconds to open a connection to Ollama (0: no limit)",
+  },
+  upstreamHeadTimeoutSeconds: {
+    env: "UPSTREAM_HEAD_TIMEOUT_SECONDS",
+    flag: "upstream-head-timeout-seconds",
+    fallback: "600",
+    parse: seconds,
+    doc: "seconds Ollama may take to start answering, model load included (0: no limit)",
+  },
+  upstreamIdleTimeoutSeconds: {
+    env: "UPSTREAM_IDLE_TIMEOUT_SECONDS",
+    flag: "upstream-idle-timeout-seconds",
+    fallback: "300",
+    parse: seconds,
+    doc: "longest pause inside Ollama's answer before it is cut off (0: no limit)",
   },
 } satisfies { [K in keyof Config]: Setting<Config[K]> };
 

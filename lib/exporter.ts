@@ -80,6 +80,11 @@ export class Exporter implements Readiness {
     const upstream = new Upstream(config.ollamaUrl, {
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(keys ? { dropHeaders: ["authorization"] } : {}),
+      timeouts: {
+        connectMs: config.upstreamConnectTimeoutSeconds * 1000,
+        headMs: config.upstreamHeadTimeoutSeconds * 1000,
+        idleMs: config.upstreamIdleTimeoutSeconds * 1000,
+      },
     });
     this.#upstream = upstream;
     this.monitor = new UpstreamMonitor(upstream, {
@@ -96,6 +101,10 @@ export class Exporter implements Readiness {
     const proxy: ProxyContext = {
       upstream,
       sinks: { metrics, models, logger, clientLabel },
+      limits: {
+        maxRequestBytes: config.maxRequestBytes,
+        injectStreamUsage: config.injectStreamUsage,
+      },
       ...(clientLabel
         ? {
           clientOf: (request: Request) =>

@@ -5,8 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { Http1Client } from "../lib/proxy/http1_client.ts";
-import { BodyReadError } from "../lib/proxy/upstream_response.ts";
+import { Http1Client } from "../lib/http1/http1_client.ts";
+import { BodyReadError } from "../lib/http1/upstream_response.ts";
 import { type Script, ScriptedServer } from "./support/scripted_server.ts";
 
 const decoder = new TextDecoder();

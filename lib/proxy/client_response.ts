@@ -6,7 +6,7 @@
  */
 
 import { withoutHopHeaders } from "./hop_headers.ts";
-import type { UpstreamResponse } from "./upstream_response.ts";
+import type { UpstreamResponse } from "../http1/upstream_response.ts";
 
 /** Copies an upstream response onto a new body. */
 export function clientResponse(

@@ -18,8 +18,8 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 
-/** Header fields as name–value pairs, the cheapest `HeadersInit` for Deno to copy. */
-export type HeaderPairs = [string, string][];
+export type { HeaderPairs } from "../http1/header_pairs.ts";
+import type { HeaderPairs } from "../http1/header_pairs.ts";
 
 /**
  * Copies `headers` (a `Headers` object, or pairs with lower-case names) without hop-by-hop

@@ -18,7 +18,7 @@ import { RequestObservation } from "./request_observation.ts";
 import { parseJsonObject } from "./request_json.ts";
 import { badGateway, type ErrorShape, upstreamFailure } from "./upstream_failure.ts";
 import { PassThroughObserver } from "./pass_through_observer.ts";
-import type { UpstreamResponse } from "./upstream_response.ts";
+import type { UpstreamResponse } from "../http1/upstream_response.ts";
 import { errorDetail } from "../error_detail.ts";
 
 /** How one observed route differs from the others. */

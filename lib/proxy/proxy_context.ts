@@ -11,6 +11,16 @@ import type { ObservationSinks } from "./request_observation.ts";
 export interface ProxyContext {
   readonly upstream: Upstream;
   readonly sinks: ObservationSinks;
+  /** Limits and switches of the exchange. */
+  readonly limits: ProxyLimits;
   /** The `client` label value of a request, when per-client attribution is on. */
   readonly clientOf?: (request: Request) => string;
+}
+
+/** Limits and switches of the exchange, from the configuration. */
+export interface ProxyLimits {
+  /** Largest request body accepted on routes whose body is read (413 beyond). */
+  readonly maxRequestBytes: number;
+  /** Whether streaming OpenAI requests get `stream_options.include_usage` added. */
+  readonly injectStreamUsage: boolean;
 }

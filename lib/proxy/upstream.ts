@@ -6,8 +6,8 @@
  */
 
 import { withoutHopHeaders } from "./hop_headers.ts";
-import { Http1Client } from "./http1_client.ts";
-import type { UpstreamResponse } from "./upstream_response.ts";
+import { Http1Client, type Http1Timeouts } from "../http1/http1_client.ts";
+import type { UpstreamResponse } from "../http1/upstream_response.ts";
 import { errorDetail } from "../error_detail.ts";
 
 /** Thrown when Ollama cannot be reached: the proxy answers 502. */
@@ -34,12 +34,21 @@ export class Upstream {
    * `dropHeaders` (lower-case) are not forwarded (the exporter's own `authorization` when it
    * checks API keys).
    */
-  constructor(url: URL, options: { fetch?: typeof fetch; dropHeaders?: readonly string[] } = {}) {
+  constructor(
+    url: URL,
+    options: {
+      fetch?: typeof fetch;
+      dropHeaders?: readonly string[];
+      timeouts?: Http1Timeouts;
+    } = {},
+  ) {
     this.#path = url.pathname.replace(/\/+$/, "");
     this.#base = url.origin + this.#path;
     this.#fetch = options.fetch ?? fetch;
     this.#drop = ["host", "content-length", "expect", ...(options.dropHeaders ?? [])];
-    this.#client = new Http1Client(new URL(url.origin));
+    this.#client = new Http1Client(new URL(url.origin), {
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    });
   }
 
   /** Ollama's base address, as logged and as named in 502 errors. */

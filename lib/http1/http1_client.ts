@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { HeaderPairs } from "./hop_headers.ts";
+import type { HeaderPairs } from "./header_pairs.ts";
 import { encodeRequestHead, findHeadEnd, parseResponseHead } from "./http1_head.ts";
 import { type ConnectionTarget, UpstreamConnection } from "./upstream_connection.ts";
 import { UpstreamResponse } from "./upstream_response.ts";
@@ -33,6 +33,16 @@ export interface Http1RequestOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Time limits of the client, in milliseconds; 0 or absent means no limit. */
+export interface Http1Timeouts {
+  /** To open a connection. */
+  readonly connectMs?: number;
+  /** From the end of writing the request head to the end of the response head. */
+  readonly headMs?: number;
+  /** Between two reads of the response body. */
+  readonly idleMs?: number;
+}
+
 /** Sends requests to one origin over pooled HTTP/1.1 connections. */
 export class Http1Client {
   #target: ConnectionTarget;
@@ -48,7 +58,7 @@ export class Http1Client {
    * @param origin `http:` or `https:` origin of the server.
    * @param options `maxIdle` bounds the connections kept open between requests (default 64).
    */
-  constructor(origin: URL, options: { maxIdle?: number } = {}) {
+  constructor(origin: URL, options: { maxIdle?: number; timeouts?: Http1Timeouts } = {}) {
     const tls = origin.protocol === "https:";
     this.#target = {
       hostname: origin.hostname.replace(/^\[(.*)\]$/, "$1"),

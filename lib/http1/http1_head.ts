@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { HeaderPairs } from "./hop_headers.ts";
+import type { HeaderPairs } from "./header_pairs.ts";
 
 /** How the body after a response head is delimited (RFC 9112 §6.3). */
 export type BodyFraming =

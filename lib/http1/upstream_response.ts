@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { HeaderPairs } from "./hop_headers.ts";
+import type { HeaderPairs } from "./header_pairs.ts";
 import type { BodyFraming, ResponseHead } from "./http1_head.ts";
 import type { UpstreamConnection } from "./upstream_connection.ts";
 import { concatBytes } from "../streams/concat_bytes.ts";
