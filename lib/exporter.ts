@@ -159,6 +159,11 @@ export class Exporter implements Readiness {
     return this.monitor.upstream;
   }
 
+  /** The connections to Ollama: open (busy or idle) and idle in the pool. */
+  get upstreamConnections(): { open: number; idle: number } {
+    return { open: this.#upstream.connections, idle: this.#upstream.idleConnections };
+  }
+
   /** Stops the checks of Ollama and closes the connections to it. */
   async close(): Promise<void> {
     await this.monitor.stop();

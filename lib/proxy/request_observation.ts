@@ -15,8 +15,12 @@ import type { GenerationStats } from "./generation_stats.ts";
 export type ErrorReason =
   | "upstream_unreachable"
   | "upstream_error"
+  | "upstream_protocol_error"
+  | "upstream_timeout"
   | "stream_error"
-  | "client_disconnect";
+  | "client_disconnect"
+  | "request_too_large"
+  | "invalid_stats";
 
 /** What a request is, as far as the metrics are concerned. */
 export interface RequestInfo {

@@ -99,6 +99,16 @@ export class Upstream {
     });
   }
 
+  /** Open connections to Ollama, busy or idle in the pool. */
+  get connections(): number {
+    return this.#client.connections;
+  }
+
+  /** Connections idle in the pool. */
+  get idleConnections(): number {
+    return this.#client.idleConnections;
+  }
+
   /** Closes the pooled connections (at shutdown). */
   close(): void {
     this.#client.close();
