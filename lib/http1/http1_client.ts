@@ -5,18 +5,62 @@
  * `Response` and a body stream per answer): here a request is one write of bytes built once, and
  * the answer a head parsed from the connection's buffer, with the body read on demand.
  *
+ * A proxy in front of a shared server must never hand one client's answer to another, run a
+ * request twice, or hold resources for a peer that went quiet. What this client guarantees,
+ * modelled on Go's `net/http` Transport and nginx's upstream module:
+ *
+ * 1. **Clean reuse only.** A connection goes back to the pool only after a response whose framing
+ *    was complete and unambiguous, with nothing received past its end, whose request was written
+ *    whole, and that did not say `Connection: close` (or come as HTTP/1.0 without keep-alive).
+ * 2. **Idle watch.** A pooled connection has a read pending; any byte or end of stream that
+ *    arrives while it rests closes it, and it is never handed out ("unsolicited response on an
+ *    idle connection", as Go's Transport calls it).
+ * 3. **Any framing doubt closes the connection**: a malformed or unrepresentable head (status
+ *    outside 100–599, a header name that is not a token, a control character in a value, both
+ *    `Content-Length` and `Transfer-Encoding`, conflicting lengths, 101, more than
+ *    {@linkcode MAX_INTERIM} interim answers or heads over 64 KiB) rejects with
+ *    `MalformedResponseError`; a broken body with `BodyReadError`.
+ * 4. **No replay of effects.** A request is sent again, once and on a fresh connection, only when
+ *    its method is idempotent (GET, HEAD, OPTIONS), its body can be sent again, it went out on a
+ *    pooled connection, and not one byte of an answer came back.
+ * 5. **Time limits** (each optional): opening a connection, the response head (from the end of
+ *    the request), and any pause while waiting on the server inside the body or while it does not
+ *    take the request body. A limit that runs out closes the connection and rejects with
+ *    {@linkcode Http1TimeoutError}. Time the consumer takes to read the body does not count.
+ * 6. **Early answers.** A large or streamed request body is written while the answer is read; an
+ *    answer that comes before the body was taken whole (413, or an error and close) is returned,
+ *    writing stops, and the connection is not reused.
+ * 7. **Everything is released.** Every path closes or pools the connection it took: a response
+ *    read to its end, cancelled, failed, timed out, or aborted by the request's signal (which
+ *    covers the body too). A request without a body goes out with no framing header.
+ *
  * @module
  */
 
 import type { HeaderPairs } from "./header_pairs.ts";
-import { encodeRequestHead, findHeadEnd, parseResponseHead } from "./http1_head.ts";
+import {
+  encodeRequestHead,
+  findHeadEnd,
+  MalformedResponseError,
+  parseResponseHead,
+  type ResponseHead,
+} from "./http1_head.ts";
+import { Http1TimeoutError } from "./http1_timeout_error.ts";
 import { type ConnectionTarget, UpstreamConnection } from "./upstream_connection.ts";
 import { UpstreamResponse } from "./upstream_response.ts";
 
-/** Largest response head accepted. */
+export { Http1TimeoutError } from "./http1_timeout_error.ts";
+
+/** Largest response head accepted; interim heads before the final one count together. */
 const MAX_HEAD = 64 * 1024;
+/** Most interim (1xx) answers accepted before the final one. */
+const MAX_INTERIM = 10;
 /** Request bodies up to this size are written together with the head, in one write. */
 const JOINED_WRITE = 64 * 1024;
+/** Large request bodies given as bytes are written in pieces of this size. */
+const WRITE_PIECE = 64 * 1024;
+/** Methods whose request may be sent again when a pooled connection fails before any answer. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
 const encoder = new TextEncoder();
 /** The end of a chunked request body (no trailers). */
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
@@ -25,11 +69,14 @@ const LAST_CHUNK = encoder.encode("0\r\n\r\n");
 export interface Http1RequestOptions {
   /** Header fields to send (no `host`, framing or hop-by-hop fields: the client adds its own). */
   readonly headers: HeaderPairs;
-  /** The body: bytes, a stream (sent with `contentLength` when given, else chunked), or none. */
+  /**
+   * The body: bytes, a stream (sent with `contentLength` when given, else chunked), or none (no
+   * framing header is sent).
+   */
   readonly body?: Uint8Array | ReadableStream<Uint8Array> | null;
   /** The length of a stream body, when the client announced one. */
   readonly contentLength?: number;
-  /** Aborts the request until the response head has arrived (the connection is closed). */
+  /** Aborts the request, and later the reading of its body (the connection is closed). */
   readonly signal?: AbortSignal;
 }
 
@@ -37,9 +84,9 @@ export interface Http1RequestOptions {
 export interface Http1Timeouts {
   /** To open a connection. */
   readonly connectMs?: number;
-  /** From the end of writing the request head to the end of the response head. */
+  /** From the end of writing the request to the end of the response head. */
   readonly headMs?: number;
-  /** Between two reads of the response body. */
+  /** Any pause while waiting on the server: inside the body, or for it to take the request. */
   readonly idleMs?: number;
 }
 
@@ -51,12 +98,17 @@ export class Http1Client {
   #live = new Set<UpstreamConnection>();
   #maxIdle: number;
   #closed = false;
+  #connectMs: number;
+  #headMs: number;
+  #idleMs: number;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
   #release = (connection: UpstreamConnection) => this.#keep(connection);
   #forget = (connection: UpstreamConnection) => this.#drop(connection);
 
   /**
    * @param origin `http:` or `https:` origin of the server.
-   * @param options `maxIdle` bounds the connections kept open between requests (default 64).
+   * @param options `maxIdle` bounds the connections kept open between requests (default 64);
+   * `timeouts` sets the time limits (none by default).
    */
   constructor(origin: URL, options: { maxIdle?: number; timeouts?: Http1Timeouts } = {}) {
     const tls = origin.protocol === "https:";
@@ -67,6 +119,9 @@ export class Http1Client {
     };
     this.#host = origin.host;
     this.#maxIdle = options.maxIdle ?? 64;
+    this.#connectMs = options.timeouts?.connectMs ?? 0;
+    this.#headMs = options.timeouts?.headMs ?? 0;
+    this.#idleMs = options.timeouts?.idleMs ?? 0;
   }
 
   /** Open connections, idle or busy. */
@@ -80,10 +135,10 @@ export class Http1Client {
   }
 
   /**
-   * Sends `method target` and resolves with the response once its head has arrived. A kept-alive
-   * connection that turns out to be closed before any byte of the answer came back is replaced
-   * by a fresh one, once, when the body can be sent again. Throws what connecting, writing or
-   * reading threw, or the signal's reason when it fired first.
+   * Sends `method target` and resolves with the response once its head has arrived. Throws what
+   * connecting, writing or reading threw (`MalformedResponseError` for an answer that cannot be
+   * passed on, {@linkcode Http1TimeoutError} when a limit ran out), or the signal's reason when
+   * it fired first. See the module documentation for when a request is sent again.
    */
   async request(
     method: string,
@@ -92,29 +147,37 @@ export class Http1Client {
   ): Promise<UpstreamResponse> {
     if (this.#closed) throw new Error("the upstream client is closed");
     const body = options.body ?? null;
-    const replayable = !(body instanceof ReadableStream);
+    const replayable = IDEMPOTENT.has(method) && !(body instanceof ReadableStream);
     const head = this.#head(method, target, options);
     const signal = options.signal;
     for (let attempt = 0;; attempt++) {
       signal?.throwIfAborted();
-      const pooled = replayable && attempt === 0 ? this.#idle.pop() : undefined;
-      const connection = pooled ??
-        await UpstreamConnection.open(this.#target, { onClose: this.#forget });
+      const pooled = attempt === 0 ? this.#idle.pop() : undefined;
+      pooled?.wake();
+      const connection = pooled ?? await this.#open(signal);
       this.#live.add(connection);
+      this.#startSweeper();
       connection.resetReadCount();
       const onAbort = () => connection.close();
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
         if (signal?.aborted) throw signal.reason;
-        await this.#send(connection, head, options);
-        return new UpstreamResponse(connection, await readHead(connection, method), {
+        const { head: answer, sentWhole } = await this.#exchange(connection, method, head, options);
+        return new UpstreamResponse(connection, answer, {
           release: this.#release,
+          reusable: sentWhole,
+          idleMs: this.#idleMs,
+          ...(signal ? { signal } : {}),
         });
       } catch (error) {
         connection.close();
         if (signal?.aborted) throw signal.reason;
-        // A kept-alive connection the server had closed: nothing was answered, so nothing ran.
-        if (pooled && connection.bytesRead === 0) continue;
+        // A kept-alive connection the server had closed, and nothing came back: for an idempotent
+        // request, nothing was done that sending it again could repeat.
+        if (
+          pooled && replayable && connection.bytesRead === 0 &&
+          !(error instanceof Http1TimeoutError) && !(error instanceof MalformedResponseError)
+        ) continue;
         throw error;
       } finally {
         signal?.removeEventListener("abort", onAbort);
@@ -127,15 +190,27 @@ export class Http1Client {
     this.#closed = true;
     for (const connection of [...this.#live]) connection.close();
     this.#idle = [];
+    this.#stopSweeper();
+  }
+
+  async #open(signal: AbortSignal | undefined): Promise<UpstreamConnection> {
+    const connection = await UpstreamConnection.open(this.#target, {
+      onClose: this.#forget,
+      timeoutMs: this.#connectMs,
+    });
+    if (this.#closed || signal?.aborted) {
+      connection.close();
+      if (signal?.aborted) throw signal.reason;
+      throw new Error("the upstream client is closed");
+    }
+    return connection;
   }
 
   #head(method: string, target: string, options: Http1RequestOptions): Uint8Array {
     const headers: HeaderPairs = [["host", this.#host], ...options.headers];
     const body = options.body ?? null;
     if (body instanceof Uint8Array) {
-      if (body.length > 0 || method !== "GET" && method !== "HEAD") {
-        headers.push(["content-length", String(body.length)]);
-      }
+      headers.push(["content-length", String(body.length)]);
     } else if (body !== null) {
       headers.push(
         options.contentLength !== undefined
@@ -146,39 +221,92 @@ export class Http1Client {
     return encodeRequestHead(`${method} ${target} HTTP/1.1`, headers);
   }
 
-  async #send(
+  /** Writes the request and reads the final response head. */
+  async #exchange(
     connection: UpstreamConnection,
+    method: string,
     head: Uint8Array,
     options: Http1RequestOptions,
-  ): Promise<void> {
+  ): Promise<{ head: ResponseHead; sentWhole: boolean }> {
     const body = options.body ?? null;
-    if (body === null) return await connection.write(head);
+    if (body === null || body instanceof Uint8Array && head.length + body.length <= JOINED_WRITE) {
+      await this.#write(connection, body === null || body.length === 0 ? head : join(head, body));
+      connection.arm("head", this.#headMs);
+      const answer = await readHead(connection, method);
+      connection.disarm();
+      return { head: answer, sentWhole: true };
+    }
+    // A large or streamed body: the answer is read while the body is written, so that an answer
+    // the server gives before taking the whole body (413, then close) reaches the client instead
+    // of a broken pipe.
+    await this.#write(connection, head);
+    const reading = readHead(connection, method);
+    const stop = new AbortController();
+    const sending = this.#sendBody(connection, body, {
+      signal: stop.signal,
+      ...(options.contentLength !== undefined ? { contentLength: options.contentLength } : {}),
+    }).then(() => null, (error: unknown) => ({ error }));
+    const first = await Promise.race([
+      sending.then((failure) => failure ?? "sent" as const),
+      reading.then(() => "answer" as const, () => "answer" as const),
+    ]);
+    if (first === "sent") {
+      connection.arm("head", this.#headMs);
+      const answer = await reading;
+      connection.disarm();
+      return { head: answer, sentWhole: true };
+    }
+    stop.abort();
+    if (first !== "answer") {
+      // Writing failed: the server may have answered before it stopped reading.
+      connection.arm("head", this.#headMs);
+      const answer = await reading.catch(() => {
+        throw first.error;
+      });
+      connection.disarm();
+      return { head: answer, sentWhole: false };
+    }
+    return { head: await reading, sentWhole: false };
+  }
+
+  /** Writes `bytes` with the idle limit armed. */
+  async #write(connection: UpstreamConnection, bytes: Uint8Array): Promise<void> {
+    connection.arm("idle", this.#idleMs);
+    await connection.write(bytes);
+    connection.disarm();
+  }
+
+  async #sendBody(
+    connection: UpstreamConnection,
+    body: Uint8Array | ReadableStream<Uint8Array>,
+    options: { signal: AbortSignal; contentLength?: number },
+  ): Promise<void> {
+    const signal = options.signal;
     if (body instanceof Uint8Array) {
-      if (head.length + body.length > JOINED_WRITE) {
-        await connection.write(head);
-        return await connection.write(body);
+      for (let offset = 0; offset < body.length && !signal.aborted; offset += WRITE_PIECE) {
+        await this.#write(connection, body.subarray(offset, offset + WRITE_PIECE));
       }
-      const joined = new Uint8Array(head.length + body.length);
-      joined.set(head);
-      joined.set(body, head.length);
-      return await connection.write(joined);
+      return;
     }
-    await connection.write(head);
+    const reader = body.getReader();
+    const onStop = () => void reader.cancel().catch(() => {});
+    signal.addEventListener("abort", onStop, { once: true });
     const chunked = options.contentLength === undefined;
-    for await (const chunk of body) {
-      if (chunk.length === 0) continue;
-      if (!chunked) {
-        await connection.write(chunk);
-        continue;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done || signal.aborted) break;
+        if (value.length === 0) continue;
+        await this.#write(connection, chunked ? frameChunk(value) : value);
       }
-      const size = encoder.encode(`${chunk.length.toString(16)}\r\n`);
-      const framed = new Uint8Array(size.length + chunk.length + 2);
-      framed.set(size);
-      framed.set(chunk, size.length);
-      framed.set([0x0d, 0x0a], size.length + chunk.length);
-      await connection.write(framed);
+      if (chunked && !signal.aborted) await this.#write(connection, LAST_CHUNK);
+    } catch (error) {
+      void reader.cancel(error).catch(() => {});
+      throw error;
+    } finally {
+      signal.removeEventListener("abort", onStop);
+      reader.releaseLock();
     }
-    if (chunked) await connection.write(LAST_CHUNK);
   }
 
   #keep(connection: UpstreamConnection): void {
@@ -186,39 +314,88 @@ export class Http1Client {
       connection.close();
       return;
     }
-    this.#idle.push(connection);
+    connection.rest();
+    if (!connection.closed) this.#idle.push(connection);
   }
 
   #drop(connection: UpstreamConnection): void {
     this.#live.delete(connection);
     const index = this.#idle.indexOf(connection);
     if (index !== -1) this.#idle.splice(index, 1);
+    if (this.#live.size === 0) this.#stopSweeper();
+  }
+
+  /** Starts the timer that closes connections whose deadline passed, when limits are set. */
+  #startSweeper(): void {
+    if (this.#sweeper !== undefined || this.#closed) return;
+    const limits = [this.#headMs, this.#idleMs].filter((ms) => ms > 0);
+    if (limits.length === 0) return;
+    // A tenth of the shortest limit, between 5 ms and 1 s: a limit runs out at most 10 % late.
+    const tick = Math.max(5, Math.min(1000, Math.min(...limits) / 10));
+    const sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const connection of this.#live) connection.expire(now);
+    }, tick);
+    Deno.unrefTimer(sweeper);
+    this.#sweeper = sweeper;
+  }
+
+  #stopSweeper(): void {
+    if (this.#sweeper === undefined) return;
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
   }
 }
 
-/** Reads response heads until a final one (1xx interim answers are skipped). */
-async function readHead(connection: UpstreamConnection, method: string) {
+/** The head and a small body, in one buffer. */
+function join(head: Uint8Array, body: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(head.length + body.length);
+  joined.set(head);
+  joined.set(body, head.length);
+  return joined;
+}
+
+/** One chunk of a chunked request body. */
+function frameChunk(chunk: Uint8Array): Uint8Array {
+  const size = encoder.encode(`${chunk.length.toString(16)}\r\n`);
+  const framed = new Uint8Array(size.length + chunk.length + 2);
+  framed.set(size);
+  framed.set(chunk, size.length);
+  framed.set([0x0d, 0x0a], size.length + chunk.length);
+  return framed;
+}
+
+/** Reads response heads until a final one; interim (1xx) answers are skipped, within bounds. */
+async function readHead(connection: UpstreamConnection, method: string): Promise<ResponseHead> {
+  let interim = 0;
+  let interimBytes = 0;
   for (;;) {
     let end = findHeadEnd(connection.view());
     while (end === -1) {
-      if (connection.buffered >= MAX_HEAD) {
-        throw new Error(`the response head is larger than ${MAX_HEAD} bytes`);
+      if (connection.buffered + interimBytes >= MAX_HEAD) {
+        throw new MalformedResponseError(`the response head is larger than ${MAX_HEAD} bytes`);
       }
       if (!await connection.fill(MAX_HEAD)) {
-        throw new Error(
-          connection.bytesRead === 0
-            ? "the connection closed before an answer came"
-            : "the connection closed in the middle of the response head",
+        if (connection.bytesRead === 0) {
+          throw new Error("the connection closed before an answer came");
+        }
+        throw new MalformedResponseError(
+          "the connection closed in the middle of the response head",
         );
       }
       end = findHeadEnd(connection.view());
     }
     const head = parseResponseHead(connection.view().subarray(0, end), { method });
     connection.consume(end);
-    if (head.status >= 100 && head.status < 200) {
-      if (head.status === 101) throw new Error("Ollama switched protocols, which is not proxied");
-      continue;
+    if (head.status >= 200) return head;
+    if (head.status === 101) {
+      throw new MalformedResponseError("the server switched protocols, which is not proxied");
     }
-    return head;
+    interimBytes += end;
+    if (++interim > MAX_INTERIM || interimBytes >= MAX_HEAD) {
+      throw new MalformedResponseError(
+        `more than ${MAX_INTERIM} interim answers or ${MAX_HEAD} bytes of them`,
+      );
+    }
   }
 }

@@ -88,8 +88,12 @@ export function parseResponseHead(
   const text = byteString(bytes);
   const lines = text.split("\n");
   const statusLine = trimCr(lines[0]!);
-  const match = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(statusLine);
-  if (!match) throw new MalformedResponseError(`bad status line ${JSON.stringify(statusLine)}`);
+  const match = /^HTTP\/1\.([01]) ([1-5]\d\d)(?: ([^]*))?$/.exec(statusLine);
+  if (!match) throw new MalformedResponseError(`bad status line ${quote(statusLine)}`);
+  const statusText = match[3] ?? "";
+  if (!FIELD_VALUE.test(statusText)) {
+    throw new MalformedResponseError(`bad reason phrase ${quote(statusText)}`);
+  }
   const minor = match[1];
   const status = Number(match[2]);
   const headers: HeaderPairs = [];
@@ -104,18 +108,29 @@ export function parseResponseHead(
       // Obsolete line folding (RFC 9112 §5.2): joined to the previous field with one space.
       const last = headers[headers.length - 1];
       if (!last) throw new MalformedResponseError("a header line starts with whitespace");
-      last[1] = `${last[1]} ${line.trim()}`;
+      const more = line.trim();
+      if (!FIELD_VALUE.test(more)) {
+        throw new MalformedResponseError(`bad header value ${quote(more)}`);
+      }
+      last[1] = `${last[1]} ${more}`;
       continue;
     }
     const colon = line.indexOf(":");
-    if (colon <= 0) throw new MalformedResponseError(`bad header line ${JSON.stringify(line)}`);
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
+    const name = line.slice(0, colon).toLowerCase();
+    // No whitespace between name and colon (RFC 9112 §5.1): such a head is rejected whole.
+    if (colon <= 0 || !TOKEN.test(name)) {
+      throw new MalformedResponseError(`bad header line ${quote(line)}`);
+    }
+    const value = line.slice(colon + 1).replace(OWS_EDGES, "");
+    // Deno's Headers refuse NUL, CR and LF; other control characters are no better.
+    if (!FIELD_VALUE.test(value)) {
+      throw new MalformedResponseError(`bad value of header ${quote(name)}: ${quote(value)}`);
+    }
     headers.push([name, value]);
     if (name === "content-length") {
       const parsed = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
       if (Number.isNaN(parsed) || (length !== -1 && parsed !== length)) {
-        throw new MalformedResponseError(`bad content-length ${JSON.stringify(value)}`);
+        throw new MalformedResponseError(`bad content-length ${quote(value)}`);
       }
       length = parsed;
     } else if (name === "transfer-encoding") {
@@ -127,6 +142,11 @@ export function parseResponseHead(
       if (tokens.includes("close")) close = true;
       else if (minor === "0" && tokens.includes("keep-alive")) close = false;
     }
+  }
+  if (transferEncoding && length !== -1 && status >= 200) {
+    // RFC 9112 §6.3: the framing is ambiguous (a request-smuggling signature); refused, as nginx
+    // does, rather than guessed.
+    throw new MalformedResponseError("both content-length and transfer-encoding");
   }
   let framing: BodyFraming;
   if (options.method === "HEAD" || status === 204 || status === 304 || status < 200) {
@@ -140,11 +160,22 @@ export function parseResponseHead(
   }
   return {
     status,
-    statusText: match[3] ?? "",
+    statusText,
     headers,
     framing,
     keepAlive: !close && framing.kind !== "close",
   };
+}
+
+/** A header name (RFC 9110 §5.6.2 token). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+/** A header value or reason phrase: visible ASCII, obs-text, space and tab; no controls. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const OWS_EDGES = /^[ \t]+|[ \t]+$/g;
+
+/** Quotes a piece of a head for an error message, cut to a readable length. */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}...` : text);
 }
 
 function trimCr(line: string): string {

@@ -1,9 +1,20 @@
 /**
- * One TCP (or TLS) connection to Ollama with a read buffer of its own: the HTTP/1.1 client parses
- * response heads and chunk framing straight out of it and copies out only body bytes.
+ * One TCP (or TLS) connection to the server with a read buffer of its own: the HTTP/1.1 client
+ * parses response heads and chunk framing straight out of it and copies out only body bytes.
+ *
+ * Two things keep a connection honest between exchanges:
+ * - **Idle watch.** While a connection waits in the pool, a read is pending on it. Any byte or
+ *   end of stream that arrives while it is idle cannot belong to a request (none was sent), so the
+ *   connection is closed at once and never handed out. When the connection is taken for a request
+ *   before anything arrived, that pending read becomes the request's first read.
+ * - **Deadline.** The client arms a deadline while it waits on the server (response head, a pause
+ *   in the body, a write the server does not take); a sweeper closes connections whose deadline
+ *   passed, and the pending read or write then fails with {@linkcode Http1TimeoutError}.
  *
  * @module
  */
+
+import { Http1TimeoutError, type TimeoutPhase } from "./http1_timeout_error.ts";
 
 /** Where the connections go. */
 export interface ConnectionTarget {
@@ -21,6 +32,9 @@ const SMALL_BUFFER = 1024;
  */
 const LARGE_BUFFER = 32 * 1024;
 
+/** What the idle read ended with: bytes (`true`), end of stream (`false`), or a failure. */
+type ReadOutcome = boolean | { readonly error: unknown };
+
 /**
  * A connection with buffered reads. The buffer starts small, because thousands of slow streams
  * each hold one while they wait for their next chunk (an NDJSON or SSE chunk is a few hundred
@@ -34,6 +48,14 @@ export class UpstreamConnection {
   #end = 0;
   #closed = false;
   #onClose: (connection: UpstreamConnection) => void;
+  /** The read started while idle, not yet handed to a request. */
+  #idleRead: Promise<ReadOutcome> | undefined;
+  #idle = false;
+  /** `performance.now()` after which the connection is closed, or 0. */
+  #deadline = 0;
+  #phase: TimeoutPhase = "idle";
+  #limitMs = 0;
+  #timedOut: Http1TimeoutError | undefined;
   /** Bytes read since {@linkcode UpstreamConnection.resetReadCount} was last called. */
   bytesRead = 0;
 
@@ -44,15 +66,28 @@ export class UpstreamConnection {
 
   /**
    * Connects to `target`; `onClose` is called once when the connection is closed. Throws what
-   * `Deno.connect` throws (connection refused, unknown host).
+   * `Deno.connect` throws (connection refused, unknown host), or {@linkcode Http1TimeoutError}
+   * when `timeoutMs` (0: none) passed first.
    */
   static async open(
     target: ConnectionTarget,
-    options: { onClose: (connection: UpstreamConnection) => void },
+    options: { onClose: (connection: UpstreamConnection) => void; timeoutMs?: number },
   ): Promise<UpstreamConnection> {
-    const conn = target.tls
-      ? await Deno.connectTls({ hostname: target.hostname, port: target.port })
-      : await Deno.connect({ hostname: target.hostname, port: target.port });
+    const ms = options.timeoutMs ?? 0;
+    const controller = ms > 0 ? new AbortController() : undefined;
+    const timer = controller ? setTimeout(() => controller.abort(), ms) : undefined;
+    const signal = controller ? { signal: controller.signal } : {};
+    let conn: Deno.Conn;
+    try {
+      conn = target.tls
+        ? await Deno.connectTls({ hostname: target.hostname, port: target.port, ...signal })
+        : await Deno.connect({ hostname: target.hostname, port: target.port, ...signal });
+    } catch (error) {
+      if (controller?.signal.aborted) throw new Http1TimeoutError("connect", { ms });
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
     if (!target.tls) (conn as Deno.TcpConn).setNoDelay(true);
     return new UpstreamConnection(conn, options.onClose);
   }
@@ -84,16 +119,125 @@ export class UpstreamConnection {
   }
 
   /**
+   * Puts the connection to rest in the pool (its buffer must be empty): a read is started, and
+   * whatever it brings while the connection rests (a byte, the end of the stream, an error)
+   * closes the connection.
+   */
+  rest(): void {
+    this.#idle = true;
+    this.#deadline = 0;
+    this.#idleRead = this.#read(LARGE_BUFFER).then((more): ReadOutcome => {
+      if (this.#idle) this.close();
+      return more;
+    }, (error): ReadOutcome => {
+      if (this.#idle) this.close();
+      return { error };
+    });
+  }
+
+  /** Takes the connection out of the pool for a request; its idle read becomes its first read. */
+  wake(): void {
+    this.#idle = false;
+  }
+
+  /**
+   * Arms the deadline: the connection is closed when `ms` (0: no limit) pass before
+   * {@linkcode disarm}, and what was pending fails with a timeout of `phase`.
+   */
+  arm(phase: TimeoutPhase, ms: number, now: number = performance.now()): void {
+    if (ms <= 0) return;
+    this.#phase = phase;
+    this.#limitMs = ms;
+    this.#deadline = now + ms;
+  }
+
+  /** Clears the deadline. */
+  disarm(): void {
+    this.#deadline = 0;
+  }
+
+  /** Closes the connection when its deadline has passed; called by the client's sweeper. */
+  expire(now: number): void {
+    if (this.#deadline === 0 || now < this.#deadline || this.#closed) return;
+    this.#timedOut = new Http1TimeoutError(this.#phase, { ms: this.#limitMs });
+    this.close();
+  }
+
+  /**
    * Reads more bytes into the buffer, keeping what is buffered. Returns `false` when the peer
    * closed the connection. `limit` bounds how large the buffer may grow to keep an item whole.
    */
   fill(limit: number = LARGE_BUFFER): Promise<boolean> {
+    const idleRead = this.#idleRead;
+    if (idleRead !== undefined) {
+      this.#idleRead = undefined;
+      return idleRead.then((outcome) => {
+        if (typeof outcome === "boolean") return outcome;
+        throw this.#failure(outcome.error);
+      });
+    }
+    return this.#read(limit).catch((error) => {
+      throw this.#failure(error);
+    });
+  }
+
+  /** Reads straight into `target` (the buffer must be empty); `null` when the peer closed. */
+  async readInto(target: Uint8Array): Promise<number | null> {
+    if (this.#idleRead !== undefined) throw new Error("readInto while the idle read is pending");
+    try {
+      const count = await this.#conn.read(target);
+      if (count === null && this.#timedOut) throw this.#timedOut;
+      if (count !== null) this.bytesRead += count;
+      return count;
+    } catch (error) {
+      throw this.#failure(error);
+    }
+  }
+
+  /** Writes every byte of `bytes`. */
+  async write(bytes: Uint8Array): Promise<void> {
+    let written = 0;
+    try {
+      while (written < bytes.length) written += await this.#conn.write(bytes.subarray(written));
+    } catch (error) {
+      throw this.#failure(error);
+    }
+  }
+
+  /** Closes the connection (again is a no-op); a pending read or write fails. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#idle = false;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the runtime.
+    }
+    this.#onClose(this);
+  }
+
+  /** The error to report for `error`: the timeout when the deadline closed the connection. */
+  #failure(error: unknown): unknown {
+    return this.#timedOut ?? error;
+  }
+
+  #read(limit: number): Promise<boolean> {
     // Not an async function: a slow stream waits here between chunks, and a plain promise chain
     // holds less memory while it waits than a suspended async frame.
-    if (this.#end === this.#buffer.length) this.#makeRoom(limit);
+    if (this.#end === this.#buffer.length) {
+      try {
+        this.#makeRoom(limit);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const room = this.#buffer.length - this.#end;
     return this.#conn.read(this.#buffer.subarray(this.#end)).then((count) => {
-      if (count === null) return false;
+      if (count === null) {
+        if (this.#timedOut) throw this.#timedOut;
+        return false;
+      }
       this.#end += count;
       this.bytesRead += count;
       if (count === room && this.#buffer.length < LARGE_BUFFER) {
@@ -101,31 +245,6 @@ export class UpstreamConnection {
       }
       return true;
     });
-  }
-
-  /** Reads straight into `target` (the buffer must be empty); `null` when the peer closed. */
-  async readInto(target: Uint8Array): Promise<number | null> {
-    const count = await this.#conn.read(target);
-    if (count !== null) this.bytesRead += count;
-    return count;
-  }
-
-  /** Writes every byte of `bytes`. */
-  async write(bytes: Uint8Array): Promise<void> {
-    let written = 0;
-    while (written < bytes.length) written += await this.#conn.write(bytes.subarray(written));
-  }
-
-  /** Closes the connection (again is a no-op); a pending read or write fails. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed by the runtime.
-    }
-    this.#onClose(this);
   }
 
   #makeRoom(limit: number): void {
@@ -136,7 +255,7 @@ export class UpstreamConnection {
       return;
     }
     if (this.#buffer.length >= limit) {
-      throw new RangeError(`an item in Ollama's response is larger than ${limit} bytes`);
+      throw new RangeError(`an item in the response is larger than ${limit} bytes`);
     }
     this.#grow(Math.min(limit, this.#buffer.length * 2));
   }

@@ -9,12 +9,15 @@
 import type { HeaderPairs } from "./header_pairs.ts";
 import type { BodyFraming, ResponseHead } from "./http1_head.ts";
 import type { UpstreamConnection } from "./upstream_connection.ts";
+import { Http1TimeoutError } from "./http1_timeout_error.ts";
 import { concatBytes } from "../streams/concat_bytes.ts";
 
 /** Longest chunk-size or trailer line accepted in a chunked body. */
 const MAX_LINE = 8 * 1024;
 /** How far the buffer may grow to hold one unfinished chunk-size or trailer line. */
 const CHUNKED_FILL_LIMIT = 64 * 1024;
+/** Most trailer bytes accepted after a chunked body (they are read and dropped). */
+const MAX_TRAILERS = 64 * 1024;
 
 /** Where a chunked body's parser is. */
 const Chunked = { Size: 0, Data: 1, DataEnd: 2, Trailers: 3, Done: 4 } as const;
@@ -45,15 +48,27 @@ export class UpstreamResponse {
   /** A framing error found after data that was handed over first. */
   #deferred: BodyReadError | undefined;
   #done: boolean;
+  #reusable: boolean;
+  #idleMs: number;
+  #trailerBytes = 0;
+  #signal: AbortSignal | undefined;
+  #onAbort = () => this.#abandon();
 
   /**
    * @param connection where the body is; `head` the parsed head; `options.release` takes the
-   * connection back once the body has been read whole and the connection may be reused.
+   * connection back once the body has been read whole and the connection may be reused;
+   * `reusable: false` when the request was not written whole (the connection is closed at the
+   * end); `idleMs` limits each wait for the server (0: none); `signal` abandons the body.
    */
   constructor(
     connection: UpstreamConnection,
     head: ResponseHead,
-    options: { release: (connection: UpstreamConnection) => void },
+    options: {
+      release: (connection: UpstreamConnection) => void;
+      reusable?: boolean;
+      idleMs?: number;
+      signal?: AbortSignal;
+    },
   ) {
     this.status = head.status;
     this.statusText = head.statusText;
@@ -64,7 +79,14 @@ export class UpstreamResponse {
     this.#release = options.release;
     this.#remaining = head.framing.kind === "length" ? head.framing.length : 0;
     this.#done = false;
-    if (head.framing.kind === "none") this.#finish();
+    this.#reusable = options.reusable ?? true;
+    this.#idleMs = options.idleMs ?? 0;
+    if (head.framing.kind === "none") {
+      this.#finish();
+    } else if (options.signal) {
+      this.#signal = options.signal;
+      options.signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
   }
 
   /** The first value of header `name` (lower-case), or `null`. */
@@ -101,7 +123,10 @@ export class UpstreamResponse {
       return Promise.reject(this.#failed(error));
     }
     if (piece !== undefined) return Promise.resolve(piece);
-    return this.#connection.fill(CHUNKED_FILL_LIMIT).then((more) => {
+    const connection = this.#connection;
+    connection.arm("idle", this.#idleMs);
+    return connection.fill(CHUNKED_FILL_LIMIT).then((more) => {
+      connection.disarm();
       if (!more) this.#closed();
       return this.read();
     }, (error) => {
@@ -132,7 +157,9 @@ export class UpstreamResponse {
     connection.consume(offset);
     try {
       while (offset < whole.length) {
+        connection.arm("idle", this.#idleMs);
         const count = await connection.readInto(whole.subarray(offset));
+        connection.disarm();
         if (count === null) throw this.#closedEarly(offset);
         offset += count;
       }
@@ -196,9 +223,9 @@ export class UpstreamResponse {
     throw this.#failed(new BodyReadError("the connection closed in the middle of a chunked body"));
   }
 
-  #failed(error: unknown): BodyReadError {
+  #failed(error: unknown): BodyReadError | Http1TimeoutError {
     this.#abandon();
-    if (error instanceof BodyReadError) return error;
+    if (error instanceof BodyReadError || error instanceof Http1TimeoutError) return error;
     return new BodyReadError(error instanceof Error ? error.message : String(error), {
       cause: error,
     });
@@ -251,6 +278,10 @@ export class UpstreamResponse {
             this.#chunked = Chunked.Done;
             return pieces;
           }
+          this.#trailerBytes += line.length + 2;
+          if (this.#trailerBytes > MAX_TRAILERS) {
+            throw new BodyReadError(`the trailers are larger than ${MAX_TRAILERS} bytes`);
+          }
           break;
         }
         default:
@@ -262,9 +293,10 @@ export class UpstreamResponse {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
     const connection = this.#connection;
     // Bytes after the end of the body are a protocol error; such a connection is not reused.
-    if (this.#keepAlive && connection.buffered === 0 && !connection.closed) {
+    if (this.#keepAlive && this.#reusable && connection.buffered === 0 && !connection.closed) {
       this.#release(connection);
     } else {
       connection.close();
@@ -273,6 +305,7 @@ export class UpstreamResponse {
 
   #abandon(): void {
     this.#done = true;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#connection.close();
   }
 }

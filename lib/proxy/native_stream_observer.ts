@@ -12,6 +12,7 @@ import { endsWith } from "../streams/byte_match.ts";
 import type { BodyObserver } from "../streams/tap_body.ts";
 import { statsFromOllama, statsFromTail } from "./generation_stats.ts";
 import type { RequestObservation } from "./request_observation.ts";
+import { bodyFailureReason } from "./upstream_failure.ts";
 
 /** Decodes whole lines only (no streaming state), so one decoder serves every stream. */
 const decoder = new TextDecoder();
@@ -60,8 +61,8 @@ export class NativeStreamObserver implements BodyObserver {
   }
 
   /** @inheritdoc */
-  abort(_reason: unknown, now: number, options: { byClient: boolean }): void {
-    this.#observation.fail(options.byClient ? "client_disconnect" : "stream_error");
+  abort(reason: unknown, now: number, options: { byClient: boolean }): void {
+    this.#observation.fail(options.byClient ? "client_disconnect" : bodyFailureReason(reason));
     this.#observation.finish(this.#status, now);
   }
 

@@ -16,7 +16,12 @@ import { clientResponse } from "./client_response.ts";
 import type { ProxyContext } from "./proxy_context.ts";
 import { RequestObservation } from "./request_observation.ts";
 import { parseJsonObject } from "./request_json.ts";
-import { badGateway, type ErrorShape, upstreamFailure } from "./upstream_failure.ts";
+import {
+  bodyFailureReason,
+  errorResponse,
+  type ErrorShape,
+  upstreamFailure,
+} from "./upstream_failure.ts";
 import { PassThroughObserver } from "./pass_through_observer.ts";
 import type { UpstreamResponse } from "../http1/upstream_response.ts";
 import { errorDetail } from "../error_detail.ts";
@@ -132,7 +137,11 @@ export async function observedExchange(
   const observer = !upstream.hasBody || status >= 400 || encoded
     ? new PassThroughObserver(observation, { status })
     : options.observe(observation, upstream, { rewritten: replacement !== undefined });
-  return await answer(upstream, observer, { observation, shape: options.shape });
+  return await answer(upstream, observer, {
+    observation,
+    shape: options.shape,
+    clientGone: () => request.signal.aborted,
+  });
 }
 
 /**
@@ -150,7 +159,7 @@ const WHOLE_BODY_LIMIT = 256 * 1024;
 export async function answer(
   upstream: UpstreamResponse,
   observer: BodyObserver,
-  options: { observation: RequestObservation; shape: ErrorShape },
+  options: { observation: RequestObservation; shape: ErrorShape; clientGone?: () => boolean },
 ): Promise<Response> {
   const length = upstream.contentLength;
   if (length === undefined || length > WHOLE_BODY_LIMIT) {
@@ -161,11 +170,18 @@ export async function answer(
     try {
       bytes = await upstream.bytes();
     } catch (error) {
-      // Ollama went away in the middle of its answer; nothing has been sent to the client yet.
-      const detail = errorDetail(error);
-      options.observation.fail("stream_error");
-      options.observation.finish(502);
-      return badGateway(detail, { shape: options.shape });
+      // Nothing has been sent to the client yet: the client left (its signal closed the upstream
+      // connection), Ollama paused past the idle limit, or it went away in the middle.
+      if (options.clientGone?.()) {
+        options.observation.fail("client_disconnect");
+        options.observation.finish(499);
+        return new Response(null, { status: 499 });
+      }
+      const reason = bodyFailureReason(error);
+      const status = reason === "upstream_timeout" ? 504 : 502;
+      options.observation.fail(reason);
+      options.observation.finish(status);
+      return errorResponse(errorDetail(error), { shape: options.shape, status });
     }
   }
   const now = performance.now();

@@ -16,6 +16,7 @@ import type { BodyObserver } from "../streams/tap_body.ts";
 import { endsWith, startsWith } from "../streams/byte_match.ts";
 import { ByteLineSplitter } from "../streams/byte_line_splitter.ts";
 import { concatBytes } from "../streams/concat_bytes.ts";
+import { bodyFailureReason } from "./upstream_failure.ts";
 
 /** Decodes whole lines only (no streaming state), so one decoder serves every stream. */
 const decoder = new TextDecoder();
@@ -86,8 +87,8 @@ export class OpenAiStreamObserver implements BodyObserver {
   }
 
   /** @inheritdoc */
-  abort(_reason: unknown, now: number, options: { byClient: boolean }): void {
-    this.#observation.fail(options.byClient ? "client_disconnect" : "stream_error");
+  abort(reason: unknown, now: number, options: { byClient: boolean }): void {
+    this.#observation.fail(options.byClient ? "client_disconnect" : bodyFailureReason(reason));
     this.#observation.finish(this.#status, now);
   }
 

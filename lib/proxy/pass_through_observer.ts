@@ -8,6 +8,7 @@
 
 import type { BodyObserver } from "../streams/tap_body.ts";
 import type { RequestObservation } from "./request_observation.ts";
+import { bodyFailureReason } from "./upstream_failure.ts";
 
 /** Ends a request's record when its unobserved body ends. */
 export class PassThroughObserver implements BodyObserver {
@@ -29,8 +30,8 @@ export class PassThroughObserver implements BodyObserver {
   }
 
   /** @inheritdoc */
-  abort(_reason: unknown, now: number, options: { byClient: boolean }): void {
-    this.#observation.fail(options.byClient ? "client_disconnect" : "stream_error");
+  abort(reason: unknown, now: number, options: { byClient: boolean }): void {
+    this.#observation.fail(options.byClient ? "client_disconnect" : bodyFailureReason(reason));
     this.#observation.finish(this.#status, now);
   }
 }

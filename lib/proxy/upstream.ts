@@ -6,7 +6,8 @@
  */
 
 import { withoutHopHeaders } from "./hop_headers.ts";
-import { Http1Client, type Http1Timeouts } from "../http1/http1_client.ts";
+import { Http1Client, Http1TimeoutError, type Http1Timeouts } from "../http1/http1_client.ts";
+import { MalformedResponseError } from "../http1/http1_head.ts";
 import type { UpstreamResponse } from "../http1/upstream_response.ts";
 import { errorDetail } from "../error_detail.ts";
 
@@ -59,11 +60,12 @@ export class Upstream {
   /**
    * Forwards `request` to the same path and query on Ollama. `body` replaces the request's body
    * (when the proxy has already read it). Throws {@linkcode UpstreamUnreachableError} when no
-   * response comes, and rethrows the abort when `clientSignal` fires first.
+   * response comes, `MalformedResponseError` when the answer cannot be passed on,
+   * `Http1TimeoutError` when a time limit ran out, and rethrows the abort when `clientSignal`
+   * fires first.
    *
-   * `clientSignal` (the request's signal) cancels the upstream call until Ollama's response head
-   * has arrived. Afterwards a client that leaves cancels the body, which closes the upstream
-   * connection.
+   * `clientSignal` (the request's signal) cancels the upstream call, and the reading of its
+   * body: a client that leaves closes the upstream connection.
    */
   async forward(
     request: Request,
@@ -74,10 +76,17 @@ export class Upstream {
     const method = request.method;
     let body: Uint8Array | ReadableStream<Uint8Array> | null = options.body ?? null;
     let contentLength: number | undefined;
-    if (body === null && method !== "GET" && method !== "HEAD" && request.body) {
-      body = request.body;
+    if (body === null && request.body) {
+      // An HTTP/1.1 request has a body only when it announced one (RFC 9112 §6.3); Deno gives
+      // every request a body stream, so the announcement decides. No framing header goes out for
+      // a request without one.
       const length = request.headers.get("content-length");
-      if (length !== null && /^\d+$/.test(length)) contentLength = Number(length);
+      if (length !== null && /^\d+$/.test(length)) {
+        contentLength = Number(length);
+        body = contentLength === 0 ? new Uint8Array(0) : request.body;
+      } else if (request.headers.has("transfer-encoding")) {
+        body = request.body;
+      }
     }
     try {
       return await this.#client.request(method, this.#path + url.pathname + url.search, {
@@ -88,6 +97,10 @@ export class Upstream {
       });
     } catch (error) {
       if (options.clientSignal?.aborted) throw error;
+      // Ollama answered something that cannot be passed on, or too late: said as such.
+      if (error instanceof MalformedResponseError || error instanceof Http1TimeoutError) {
+        throw error;
+      }
       throw new UpstreamUnreachableError(this.#base, { cause: error });
     }
   }

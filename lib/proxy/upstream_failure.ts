@@ -9,6 +9,9 @@
 import type { RequestObservation } from "./request_observation.ts";
 import { UpstreamUnreachableError } from "./upstream.ts";
 import type { Logger } from "../log.ts";
+import { errorDetail } from "../error_detail.ts";
+import { Http1TimeoutError } from "../http1/http1_timeout_error.ts";
+import { MalformedResponseError } from "../http1/http1_head.ts";
 
 /** Which error body shape the client's API uses. */
 export type ErrorShape = "ollama" | "openai";
@@ -43,19 +46,44 @@ export function upstreamFailure(
     observation.finish(499);
     return new Response(null, { status: 499 });
   }
+  const reason = failureReason(error);
+  const detail = errorDetail(error);
   const message = error instanceof UpstreamUnreachableError
     ? error.message
-    : `Cannot forward the request to Ollama: ${error instanceof Error ? error.message : error}`;
-  observation.fail("upstream_unreachable");
-  observation.finish(502);
-  options.logger.warn("upstream unreachable", { path: observation.info.path, error: message });
-  return badGateway(message, { shape: options.shape });
+    : reason === "upstream_timeout"
+    ? `Ollama did not answer in time: ${detail}`
+    : `Cannot forward the request to Ollama: ${detail}`;
+  const status = reason === "upstream_timeout" ? 504 : 502;
+  observation.fail(reason);
+  observation.finish(status);
+  options.logger.warn(reason.replace("_", " "), { path: observation.info.path, error: message });
+  return errorResponse(message, { shape: options.shape, status });
 }
 
-/** A 502 answer with `message` in the API's error shape. */
-export function badGateway(message: string, options: { shape: ErrorShape }): Response {
+/**
+ * Why an exchange with Ollama failed, as the `reason` label says it: a time limit, an answer that
+ * cannot be passed on, or no answer at all.
+ */
+export function failureReason(
+  error: unknown,
+): "upstream_timeout" | "upstream_protocol_error" | "upstream_unreachable" {
+  if (error instanceof Http1TimeoutError) return "upstream_timeout";
+  if (error instanceof MalformedResponseError) return "upstream_protocol_error";
+  return "upstream_unreachable";
+}
+
+/** Why reading Ollama's body failed: a pause over the idle limit, or a broken stream. */
+export function bodyFailureReason(error: unknown): "upstream_timeout" | "stream_error" {
+  return error instanceof Http1TimeoutError ? "upstream_timeout" : "stream_error";
+}
+
+/** An error answer (`status`, default 502) with `message` in the API's error shape. */
+export function errorResponse(
+  message: string,
+  options: { shape: ErrorShape; status?: number },
+): Response {
   return new Response(errorBody(message, options), {
-    status: 502,
+    status: options.status ?? 502,
     headers: { "content-type": "application/json; charset=utf-8" },
   });
 }

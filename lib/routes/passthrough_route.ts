@@ -55,6 +55,10 @@ export function passthroughRoute(context: ProxyContext): RouteHandler {
     if (forwarded instanceof Response) return forwarded;
     const { observation, upstream } = forwarded;
     const observer = new PassThroughObserver(observation, { status: upstream.status });
-    return await answer(upstream, observer, { observation, shape });
+    return await answer(upstream, observer, {
+      observation,
+      shape,
+      clientGone: () => request.signal.aborted,
+    });
   };
 }
