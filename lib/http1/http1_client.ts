@@ -11,7 +11,8 @@
  *
  * 1. **Clean reuse only.** A connection goes back to the pool only after a response whose framing
  *    was complete and unambiguous, with nothing received past its end, whose request was written
- *    whole, and that did not say `Connection: close` (or come as HTTP/1.0 without keep-alive).
+ *    whole (and, for a large body, not refused with an error status, as the server may not have
+ *    read it), and that did not say `Connection: close` (or come as HTTP/1.0 without keep-alive).
  * 2. **Idle watch.** A pooled connection has a read pending; any byte or end of stream that
  *    arrives while it rests closes it, and it is never handed out ("unsolicited response on an
  *    idle connection", as Go's Transport calls it).
@@ -254,7 +255,9 @@ export class Http1Client {
       connection.arm("head", this.#headMs);
       const answer = await reading;
       connection.disarm();
-      return { head: answer, sentWhole: true };
+      // A server that refuses a large body may not have read it: its connection is not trusted
+      // with another request (Go's server, Ollama's, closes such a connection itself).
+      return { head: answer, sentWhole: answer.status < 400 };
     }
     stop.abort();
     if (first !== "answer") {

@@ -18,11 +18,32 @@ export interface ScriptedRequest {
   readonly body: Uint8Array;
 }
 
+/** The connection a request came on, as the script sees it. */
+export interface ScriptedConnection {
+  /** Writes every byte of `bytes`. */
+  write(bytes: string | Uint8Array): Promise<void>;
+  /** Closes the connection. */
+  close(): void;
+  /**
+   * Reads and discards whatever the client sends until it closes the connection (or the server
+   * is closed): a server that stalls without answering, for as long as the client waits.
+   */
+  waitClosed(): Promise<void>;
+}
+
 /** What the script does with one request: write to the connection, close it, or both. */
-export type Script = (
-  request: ScriptedRequest,
-  connection: { write(bytes: string | Uint8Array): Promise<void>; close(): void },
-) => Promise<void>;
+export type Script = (request: ScriptedRequest, connection: ScriptedConnection) => Promise<void>;
+
+/** Options of {@linkcode ScriptedServer}. */
+export interface ScriptedServerOptions {
+  /**
+   * Whether to read only the head of the requests `headOnly` returns true for (all when `true`):
+   * such a request is recorded with an empty body and its body bytes stay unread on the
+   * connection, which is closed once the script returns (a server answering early, before the
+   * body, as with a 413).
+   */
+  readonly headOnly?: boolean | ((head: string) => boolean);
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -37,8 +58,12 @@ export class ScriptedServer {
   #accepting: Promise<void>;
   #connections = 0;
 
+  #headOnly: (head: string) => boolean;
+
   /** Starts listening on a free port; `script` answers each request. */
-  constructor(script: Script) {
+  constructor(script: Script, options: ScriptedServerOptions = {}) {
+    const headOnly = options.headOnly ?? false;
+    this.#headOnly = typeof headOnly === "function" ? headOnly : () => headOnly;
     this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     this.#accepting = this.#accept(script);
   }
@@ -84,7 +109,7 @@ export class ScriptedServer {
   async #serve(conn: Deno.Conn, id: number, script: Script): Promise<void> {
     let buffered: Uint8Array = new Uint8Array(0);
     let closed = false;
-    const handle = {
+    const handle: ScriptedConnection = {
       write: async (bytes: string | Uint8Array) => {
         const data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
         let written = 0;
@@ -96,6 +121,13 @@ export class ScriptedServer {
           conn.close();
         } catch {
           // Already closed.
+        }
+      },
+      waitClosed: async () => {
+        buffered = new Uint8Array(0);
+        const sink = new Uint8Array(64 * 1024);
+        while (await conn.read(sink).catch(() => null) !== null) {
+          // Discarded.
         }
       },
     };
@@ -118,10 +150,14 @@ export class ScriptedServer {
         }
         const head = decoder.decode(buffered.subarray(0, end + 4));
         buffered = buffered.subarray(end + 4);
-        const body = await this.#readBody(head, () => buffered, (rest) => buffered = rest, more);
+        const headOnly = this.#headOnly(head);
+        const body = headOnly
+          ? new Uint8Array(0)
+          : await this.#readBody(head, () => buffered, (rest) => buffered = rest, more);
         const request = { connection: id, index, head, body };
         this.requests.push(request);
         await script(request, handle);
+        if (headOnly) break;
       }
     } catch {
       // The client went away; the test looks at what it recorded.
