@@ -28,7 +28,10 @@ export async function main(args: readonly string[]): Promise<number> {
   let exporter: Exporter;
   try {
     const apiKeysFileText = config.apiKeysFile === "" ? undefined : readKeyFile(config.apiKeysFile);
-    exporter = new Exporter(config, { logger, ...(apiKeysFileText ? { apiKeysFileText } : {}) });
+    exporter = new Exporter(config, {
+      logger,
+      ...(apiKeysFileText !== undefined ? { apiKeysFileText } : {}),
+    });
   } catch (error) {
     console.error(`ollama-exporter: ${(error as Error).message}`);
     return 2;

@@ -28,13 +28,40 @@ export class ApiKeys {
    * @param options `source` names where they came from, for errors (`API_KEYS`).
    */
   static parse(text: string, options: { source: string }): ApiKeys {
+    return ApiKeys.fromSources([{ text, source: options.source }]);
+  }
+
+  /**
+   * Parses several sources of `name:key` pairs into one set (`API_KEYS` and the file of
+   * `API_KEYS_FILE`). Fails closed: every source must hold at least one key, so a source that is
+   * set but empty (an empty secret, a value of blanks or comments) stops start-up instead of
+   * leaving the proxy open. Throws an `Error` naming the source and the entry, never the key.
+   *
+   * @param sources each text with the name of where it came from, for errors.
+   */
+  static fromSources(sources: readonly { text: string; source: string }[]): ApiKeys {
     const entries: { name: string; digest: Uint8Array }[] = [];
-    const names = new Set<string>();
+    const names = new Map<string, string>();
+    for (const { text, source } of sources) {
+      const before = entries.length;
+      ApiKeys.#parseInto(text, source, entries, names);
+      if (entries.length === before) throw new Error(`Cannot parse ${source}: it holds no keys`);
+    }
+    if (entries.length === 0) throw new Error("Cannot use the API keys: no source holds any");
+    return new ApiKeys(entries);
+  }
+
+  static #parseInto(
+    text: string,
+    source: string,
+    entries: { name: string; digest: Uint8Array }[],
+    names: Map<string, string>,
+  ): void {
     const items = text.split(/[\n,]/).map((item) => item.trim())
       .filter((item) => item !== "" && !item.startsWith("#"));
     items.forEach((item, index) => {
       const colon = item.indexOf(":");
-      const where = `Cannot parse ${options.source}: entry ${index + 1}`;
+      const where = `Cannot parse ${source}: entry ${index + 1}`;
       if (colon <= 0) throw new Error(`${where} is not of the form name:key`);
       const name = item.slice(0, colon).trim();
       const key = item.slice(colon + 1).trim();
@@ -44,12 +71,14 @@ export class ApiKeys {
       if (key.length < 8) {
         throw new Error(`${where} ("${name}") has a key shorter than 8 characters`);
       }
-      if (names.has(name)) throw new Error(`${where} repeats the name "${name}"`);
-      names.add(name);
+      const earlier = names.get(name);
+      if (earlier !== undefined) {
+        const also = earlier === source ? "" : ` already named in ${earlier}`;
+        throw new Error(`${where} repeats the name "${name}"${also}`);
+      }
+      names.set(name, source);
       entries.push({ name, digest: digest(key) });
     });
-    if (entries.length === 0) throw new Error(`Cannot parse ${options.source}: it holds no keys`);
-    return new ApiKeys(entries);
   }
 
   /** How many keys there are. */

@@ -198,7 +198,11 @@ const SETTINGS = {
     env: "API_KEYS_FILE",
     flag: "api-keys-file",
     fallback: "",
-    parse: (text: string) => text.trim(),
+    parse: (text: string) => {
+      const path = text.trim();
+      if (text !== "" && path === "") throw new Error("expected a file path, not blanks");
+      return path;
+    },
     doc: "file of `name:key` lines (read at start-up; needs --allow-read for its path)",
   },
   metricsToken: {

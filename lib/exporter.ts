@@ -10,6 +10,7 @@ import { ClientLabels } from "./client_labels.ts";
 import type { Config } from "./config.ts";
 import { endpointLabel } from "./endpoint_label.ts";
 import { type ExporterMetrics, registerExporterMetrics } from "./exporter_metrics.ts";
+import { headerText } from "./header_text.ts";
 import { getLogger, type Logger } from "./log.ts";
 import { registerProcessMetrics } from "./metrics/process_metrics.ts";
 import { Registry } from "./metrics/registry.ts";
@@ -19,7 +20,9 @@ import type { ProxyContext } from "./proxy/proxy_context.ts";
 import { Upstream } from "./proxy/upstream.ts";
 import { Router } from "./router.ts";
 import { authGuard } from "./routes/auth_guard.ts";
+import { connectRefusal } from "./routes/connect_refusal.ts";
 import { healthRoute } from "./routes/health_route.ts";
+import { hostGuard } from "./routes/host_guard.ts";
 import { metricsRoute } from "./routes/metrics_route.ts";
 import { nativeApiRoute } from "./routes/native_api_route.ts";
 import { openAiApiRoute } from "./routes/openai_api_route.ts";
@@ -35,7 +38,7 @@ export interface ExporterOptions {
   readonly logger?: Logger;
   /** Replaces `fetch` for the checks of Ollama and the inventory (proxied calls use the pool). */
   readonly fetch?: typeof fetch;
-  /** The contents of `API_KEYS_FILE`, read by the caller. */
+  /** The contents of `API_KEYS_FILE`, read by the caller (required when the file is set). */
   readonly apiKeysFileText?: string;
 }
 
@@ -50,6 +53,8 @@ export class Exporter implements Readiness {
   /** The loaded-model inventory. */
   readonly inventory: ModelInventory;
   #router: Router;
+  /** The router behind the `Host` check and the refusal of CONNECT. */
+  #route: RouteHandler;
   #draining = false;
   #logger: Logger;
   #upstream: Upstream;
@@ -107,8 +112,12 @@ export class Exporter implements Readiness {
       },
       ...(clientLabel
         ? {
-          clientOf: (request: Request) =>
-            clients.label(keyNames.get(request) ?? (header ? request.headers.get(header) : null)),
+          clientOf: (request: Request) => {
+            const named = keyNames.get(request);
+            if (named !== undefined) return clients.label(named);
+            const value = header ? request.headers.get(header) : null;
+            return clients.label(value === null ? null : headerText(value));
+          },
         }
         : {}),
     };
@@ -142,6 +151,11 @@ export class Exporter implements Readiness {
         handler: openai,
       })),
     ], { fallback: guard(passthroughRoute(proxy)) });
+    const router = this.#router;
+    this.#route = hostGuard(connectRefusal((request, context) => router.handle(request, context)), {
+      listenHost: config.listenHost,
+      allowedHosts: config.allowedHosts,
+    });
   }
 
   /** Whether Ollama answered the last check. */
@@ -179,7 +193,7 @@ export class Exporter implements Readiness {
   readonly handler = (request: Request): Promise<Response> => {
     const start = performance.now();
     const context = { url: new URL(request.url), start };
-    return Promise.resolve(this.#router.handle(request, context)).catch((error) => {
+    return Promise.resolve(this.#route(request, context)).catch((error) => {
       this.#logger.error("Cannot handle the request", {
         path: context.url.pathname,
         error: errorDetail(error),
@@ -192,18 +206,21 @@ export class Exporter implements Readiness {
   };
 }
 
-/** Reads the API keys from `API_KEYS` and the file's contents; `null` when none are configured. */
+/**
+ * Reads the API keys from `API_KEYS` and the file's contents; `null` when neither is configured.
+ * Fails closed: `API_KEYS` set to anything but `""`, or a file named by `API_KEYS_FILE`, must hold
+ * at least one key, else start-up stops naming the source (an empty Kubernetes secret must not
+ * leave the proxy open).
+ */
 function readKeys(config: Config, fileText: string | undefined): ApiKeys | null {
-  const sources: string[] = [];
-  const texts: string[] = [];
-  if (config.apiKeys.trim() !== "") {
-    sources.push("API_KEYS");
-    texts.push(config.apiKeys);
+  const sources: { text: string; source: string }[] = [];
+  if (config.apiKeys !== "") sources.push({ text: config.apiKeys, source: "API_KEYS" });
+  if (config.apiKeysFile !== "") {
+    const source = `API_KEYS_FILE "${config.apiKeysFile}"`;
+    if (fileText === undefined) {
+      throw new Error(`Cannot use ${source}: its contents were not read`);
+    }
+    sources.push({ text: fileText, source });
   }
-  if (config.apiKeysFile !== "" && fileText !== undefined) {
-    sources.push(`API_KEYS_FILE "${config.apiKeysFile}"`);
-    texts.push(fileText);
-  }
-  if (texts.length === 0) return null;
-  return ApiKeys.parse(texts.join("\n"), { source: sources.join(" and ") });
+  return sources.length === 0 ? null : ApiKeys.fromSources(sources);
 }

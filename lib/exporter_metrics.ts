@@ -165,7 +165,7 @@ export function registerExporterMetrics(
       new Counter({
         name: "ollama_request_errors_total",
         help:
-          "Failed proxied requests by reason: upstream_unreachable, upstream_error, stream_error, client_disconnect.",
+          "Failed proxied requests by reason: upstream_unreachable, upstream_error, upstream_protocol_error, upstream_timeout, stream_error, client_disconnect, request_too_large, invalid_stats.",
         labelNames: ["model", "endpoint", "reason"],
       }),
     ),

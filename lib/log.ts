@@ -3,7 +3,8 @@
  * `info`, `warn`, `error` functions), so that swapping in the standard module later is a one-line
  * change. Lines go to stderr as `time LEVEL message key=value ...`.
  *
- * The exporter never passes prompt or completion text to it.
+ * The exporter never passes prompt or completion text to it. Field values longer than
+ * {@linkcode MAX_FIELD_LENGTH} characters are cut, so what a client sends cannot blow up the log.
  *
  * @module
  */
@@ -26,9 +27,27 @@ const stderrSink: LogSink = (line) => {
 
 const PLAIN = /^[\w.:/@+%,-]+$/;
 
-/** Quotes a field value unless it is made of plain characters only. */
+/**
+ * Longest field value written whole, in UTF-16 code units. Values come from clients too (a model
+ * name, a path): a 5 MB model name must not become 5 MB of log per request.
+ */
+export const MAX_FIELD_LENGTH = 200;
+
+/**
+ * Cuts `text` to {@linkcode MAX_FIELD_LENGTH} characters followed by `…(N more)`, N counting the
+ * characters cut; shorter text is returned as is. A surrogate pair is never split.
+ */
+export function truncateField(text: string): string {
+  if (text.length <= MAX_FIELD_LENGTH) return text;
+  let end = MAX_FIELD_LENGTH;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…(${text.length - end} more)`;
+}
+
+/** Quotes a field value unless it is made of plain characters only; long values are cut. */
 function formatValue(value: string | number | boolean | null | undefined): string {
-  const text = String(value);
+  const text = truncateField(String(value));
   return PLAIN.test(text) ? text : JSON.stringify(text);
 }
 

@@ -11,8 +11,11 @@ Deno.test("model names are normalised as Ollama resolves them", () => {
     ["library/qwen2.5:0.5b", "qwen2.5:0.5b"],
     [
       "hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M",
-      "hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M",
+      "hf.co/bartowski/llama-3.2-1b-instruct-gguf:q4_k_m",
     ],
+    ["llama3.2:LaTeSt", "llama3.2:latest"],
+    ["LLAMA3.2", "llama3.2:latest"],
+    ["Registry.Ollama.AI/Library/Llama3.2", "llama3.2:latest"],
     ["myregistry:5000/team/model", "myregistry:5000/team/model:latest"],
     ["  phi3  ", "phi3:latest"],
     ["", ""],

@@ -65,6 +65,9 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
 const encoder = new TextEncoder();
 /** The end of a chunked request body (no trailers). */
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
+/** Chunks of a chunked request body up to this size are copied into one framed write. */
+const FRAME_COPY_LIMIT = 16 * 1024;
+const CRLF = encoder.encode("\r\n");
 
 /** What one request carries. */
 export interface Http1RequestOptions {
@@ -300,7 +303,14 @@ export class Http1Client {
         const { done, value } = await reader.read();
         if (done || signal.aborted) break;
         if (value.length === 0) continue;
-        await this.#write(connection, chunked ? frameChunk(value) : value);
+        if (!chunked) await this.#write(connection, value);
+        else if (value.length <= FRAME_COPY_LIMIT) await this.#write(connection, frameChunk(value));
+        else {
+          // Framed in three writes, not copied: a copy per chunk is garbage as large as the body.
+          await this.#write(connection, encoder.encode(`${value.length.toString(16)}\r\n`));
+          await this.#write(connection, value);
+          await this.#write(connection, CRLF);
+        }
       }
       if (chunked && !signal.aborted) await this.#write(connection, LAST_CHUNK);
     } catch (error) {

@@ -52,7 +52,12 @@ export class UpstreamResponse {
   #idleMs: number;
   #trailerBytes = 0;
   #signal: AbortSignal | undefined;
-  #onAbort = () => this.#abandon();
+  /** The signal's reason once the signal abandoned the body: reads reject with it. */
+  #abortReason: unknown = undefined;
+  #onAbort = () => {
+    this.#abortReason = this.#signal?.reason ?? new DOMException("aborted", "AbortError");
+    this.#abandon();
+  };
 
   /**
    * @param connection where the body is; `head` the parsed head; `options.release` takes the
@@ -85,7 +90,9 @@ export class UpstreamResponse {
       this.#finish();
     } else if (options.signal) {
       this.#signal = options.signal;
-      options.signal.addEventListener("abort", this.#onAbort, { once: true });
+      // A signal that fired while the head was on its way fires no more events.
+      if (options.signal.aborted) this.#onAbort();
+      else options.signal.addEventListener("abort", this.#onAbort, { once: true });
     }
   }
 
@@ -115,7 +122,11 @@ export class UpstreamResponse {
    */
   read(): Promise<Uint8Array | null> {
     // A promise chain rather than async functions: thousands of slow streams wait in here.
-    if (this.#done) return Promise.resolve(null);
+    if (this.#done) {
+      return this.#abortReason === undefined
+        ? Promise.resolve(null)
+        : Promise.reject(this.#abortReason);
+    }
     let piece: Uint8Array | null | undefined;
     try {
       piece = this.#framing.kind === "chunked" ? this.#takeChunked() : this.#takeBuffered();
@@ -223,8 +234,10 @@ export class UpstreamResponse {
     throw this.#failed(new BodyReadError("the connection closed in the middle of a chunked body"));
   }
 
-  #failed(error: unknown): BodyReadError | Http1TimeoutError {
+  #failed(error: unknown): unknown {
     this.#abandon();
+    // The client left and its signal closed the connection under a pending read.
+    if (this.#abortReason !== undefined) return this.#abortReason;
     if (error instanceof BodyReadError || error instanceof Http1TimeoutError) return error;
     return new BodyReadError(error instanceof Error ? error.message : String(error), {
       cause: error,

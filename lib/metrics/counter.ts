@@ -11,7 +11,8 @@ export interface CounterChild {
   /**
    * Adds `value` (default 1).
    *
-   * @throws {RangeError} when `value` is negative, NaN or infinite.
+   * @throws {RangeError} when `value` is negative, NaN or infinite, or the total would become
+   *   infinite (the counter keeps its value).
    */
   inc(value?: number): void;
   /** The current value. */
@@ -53,7 +54,14 @@ class CounterSeries implements CounterChild, ResettableSeries {
           "a counter only goes up by a finite, non-negative amount",
       );
     }
-    this.#value += value;
+    const sum = this.#value + value;
+    if (sum === Infinity) {
+      throw new RangeError(
+        `Cannot increment counter "${this.#name}" by ${value}: ` +
+          `the total would no longer be finite (it is ${this.#value})`,
+      );
+    }
+    this.#value = sum;
   }
 
   reset(): void {
@@ -106,7 +114,8 @@ export class Counter extends MetricFamily<CounterSeries> {
    * Adds `value` (default 1) to a counter without labels.
    *
    * @throws {TypeError} when the counter has labels.
-   * @throws {RangeError} when `value` is negative, NaN or infinite.
+   * @throws {RangeError} when `value` is negative, NaN or infinite, or the total would not be
+   *   finite.
    */
   inc(value?: number): void {
     this.unlabelled("increment counter").inc(value);

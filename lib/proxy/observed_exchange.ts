@@ -1,8 +1,10 @@
 /**
- * The part every observed route shares: read the (small) request body for the fields the metrics
- * need, forward it, and hand Ollama's response back with a tap on its body. Error statuses,
- * bodies without content and bodies compressed by something in front of Ollama are passed on as
- * they are, and counted when they have been passed on whole.
+ * The part every observed route shares: scan the request body for the fields the metrics need
+ * while it is forwarded (a small body read whole, a large one streamed in bounded memory, see
+ * {@linkcode ScannedRequestBody}), refuse one over the size limit with 413, and hand Ollama's
+ * response back with a tap on its body. Error statuses, bodies without content and bodies
+ * compressed by something in front of Ollama are passed on as they are, and counted when they
+ * have been passed on whole.
  *
  * @module
  */
@@ -15,9 +17,10 @@ import { concatBytes } from "../streams/concat_bytes.ts";
 import { clientResponse } from "./client_response.ts";
 import type { ProxyContext } from "./proxy_context.ts";
 import { RequestObservation } from "./request_observation.ts";
-import { parseJsonObject } from "./request_json.ts";
+import { type BodyInsertion, ScannedRequestBody } from "./scanned_request_body.ts";
 import {
   bodyFailureReason,
+  errorBody,
   errorResponse,
   type ErrorShape,
   upstreamFailure,
@@ -33,35 +36,21 @@ export interface ObservedExchangeOptions {
   /** The error body shape of the API. */
   readonly shape: ErrorShape;
   /**
-   * Returns a replacement request body (the proxy asks Ollama for something extra), or nothing
-   * to forward the client's bytes unchanged.
+   * Top-level fields the hooks read from the body besides `model` (e.g. `stream`), captured by
+   * the scan.
    */
-  readonly rewrite?: ((json: Record<string, unknown>) => Uint8Array | undefined) | undefined;
+  readonly fields?: readonly string[];
+  /**
+   * Returns bytes to insert in front of the body's closing `}` (the proxy asks Ollama for
+   * something extra), or nothing to forward the client's bytes unchanged.
+   */
+  readonly insert?: BodyInsertion | undefined;
   /** Creates the observer of a successful response body. */
   readonly observe: (
     observation: RequestObservation,
     upstream: UpstreamResponse,
     options: { rewritten: boolean },
   ) => BodyObserver;
-}
-
-/**
- * Reads the request body; when the client is gone before it arrived whole, records the request
- * as a disconnect (499) and returns the answer to give instead.
- */
-export async function readRequestBody(
-  context: ProxyContext,
-  request: Request,
-  route: RouteContext,
-): Promise<Uint8Array | Response> {
-  try {
-    return await request.bytes();
-  } catch {
-    const observation = startObservation(context, request, { route, model: "" });
-    observation.fail("client_disconnect");
-    observation.finish(499);
-    return new Response(null, { status: 499 });
-  }
 }
 
 function startObservation(
@@ -82,37 +71,116 @@ function startObservation(
 }
 
 /**
- * Starts the record of a request and forwards it. Returns Ollama's response with the record, or
- * the finished answer when Ollama could not be reached (502) or the client left first (499).
+ * Starts reading and scanning the request body for `fields` (see
+ * {@linkcode ScannedRequestBody.open}). When the body is refused, records the request and
+ * returns the answer to give instead: 413 when its `Content-Length` is over the limit, 499 when
+ * the client left before it arrived.
+ */
+export async function openRequestBody(
+  context: ProxyContext,
+  request: Request,
+  options: {
+    route: RouteContext;
+    shape: ErrorShape;
+    fields: readonly string[];
+    insert?: BodyInsertion | undefined;
+    admitOnSuccess?: boolean;
+  },
+): Promise<ScannedRequestBody | Response> {
+  const opened = await ScannedRequestBody.open(request, {
+    keys: options.fields,
+    limit: context.limits.maxRequestBytes,
+    insert: options.insert,
+  });
+  if (!(typeof opened === "string")) return opened;
+  const observation = startObservation(context, request, { ...options, model: "" });
+  if (opened === "too_large") return refuseTooLarge(context, observation, options.shape);
+  observation.fail("client_disconnect");
+  observation.finish(499);
+  return new Response(null, { status: 499 });
+}
+
+/**
+ * Records a request whose body is over the size limit and answers it with 413, in the API's
+ * error shape.
+ */
+export function refuseTooLarge(
+  context: ProxyContext,
+  observation: RequestObservation,
+  shape: ErrorShape,
+): Response {
+  const limit = context.limits.maxRequestBytes;
+  const message =
+    `The request body is larger than the exporter's limit of ${limit} bytes (MAX_REQUEST_BYTES)`;
+  observation.fail("request_too_large");
+  observation.finish(413);
+  context.sinks.logger.warn("request too large", { path: observation.info.path, limit });
+  const body = shape === "openai"
+    ? errorBody(message, { shape, type: "invalid_request_error", code: "request_too_large" })
+    : errorBody(message, { shape, type: "request_too_large" });
+  return new Response(body, {
+    status: 413,
+    headers: { "content-type": "application/json; charset=utf-8", connection: "close" },
+  });
+}
+
+/** The model a body names: the first of `keys` it has (`model`, or `name` on some routes). */
+function modelOf(body: ScannedRequestBody | undefined, keys: readonly string[]): string {
+  if (body === undefined) return "";
+  for (const key of keys) {
+    const value = body.known(key);
+    if (value !== undefined && value !== null) return normalizeModelName(value);
+  }
+  return "";
+}
+
+/**
+ * Starts the record of a request and forwards it with `body` (or the request's own body, unread,
+ * when there is none). The model is taken from the body's `modelKeys` (default `model`) as far as
+ * scanned before forwarding, and set again once the body has gone upstream. Returns Ollama's
+ * response with the record, or the finished answer when Ollama could not be reached (502), the
+ * body grew past the limit (413) or the client left first (499).
  */
 export async function forwardObserved(
   context: ProxyContext,
   request: Request,
   options: {
     route: RouteContext;
-    model: string;
-    body?: Uint8Array;
+    body?: ScannedRequestBody;
+    modelKeys?: readonly string[];
     shape: ErrorShape;
     admitOnSuccess?: boolean;
   },
 ): Promise<{ observation: RequestObservation; upstream: UpstreamResponse } | Response> {
   const { url } = options.route;
-  const observation = startObservation(context, request, options);
+  const body = options.body;
+  const keys = options.modelKeys ?? MODEL_KEYS;
+  const observation = startObservation(context, request, {
+    ...options,
+    model: modelOf(body, keys),
+  });
+  const own = body?.signal;
+  const signal = own ? AbortSignal.any([request.signal, own]) : request.signal;
   try {
     const upstream = await context.upstream.forward(request, url, {
-      ...(options.body ? { body: options.body } : {}),
-      clientSignal: request.signal,
+      ...(body?.body ? { body: body.body } : {}),
+      ...(body?.contentLength !== undefined ? { contentLength: body.contentLength } : {}),
+      clientSignal: signal,
     });
+    if (body?.signal) observation.setModel(modelOf(body, keys));
     if (upstream.status >= 400) observation.fail("upstream_error");
     return { observation, upstream };
   } catch (error) {
+    if (body?.tooLarge) return refuseTooLarge(context, observation, options.shape);
     return upstreamFailure(observation, error, {
       shape: options.shape,
       logger: context.sinks.logger,
-      clientGone: request.signal.aborted,
+      clientGone: request.signal.aborted || body?.clientFailed === true,
     });
   }
 }
+
+const MODEL_KEYS = ["model"];
 
 /** Proxies one request on an observed route. */
 export async function observedExchange(
@@ -120,14 +188,16 @@ export async function observedExchange(
   request: Request,
   options: ObservedExchangeOptions,
 ): Promise<Response> {
-  const body = await readRequestBody(context, request, options.route);
+  const body = await openRequestBody(context, request, {
+    route: options.route,
+    shape: options.shape,
+    fields: options.fields ? [...MODEL_KEYS, ...options.fields] : MODEL_KEYS,
+    insert: options.insert,
+  });
   if (body instanceof Response) return body;
-  const json = parseJsonObject(body);
-  const replacement = json && options.rewrite ? options.rewrite(json) : undefined;
   const forwarded = await forwardObserved(context, request, {
     route: options.route,
-    model: normalizeModelName(json?.model),
-    body: replacement ?? body,
+    body,
     shape: options.shape,
   });
   if (forwarded instanceof Response) return forwarded;
@@ -136,7 +206,7 @@ export async function observedExchange(
   const encoded = (upstream.header("content-encoding") ?? "identity") !== "identity";
   const observer = !upstream.hasBody || status >= 400 || encoded
     ? new PassThroughObserver(observation, { status })
-    : options.observe(observation, upstream, { rewritten: replacement !== undefined });
+    : options.observe(observation, upstream, { rewritten: body.inserted });
   return await answer(upstream, observer, {
     observation,
     shape: options.shape,

@@ -152,7 +152,10 @@ export class OpenAiStreamObserver implements BodyObserver {
       return raw;
     }
     const usage = statsFromUsage(record.usage);
-    if (usage.promptTokens !== undefined || usage.outputTokens !== undefined) {
+    if (
+      usage.promptTokens !== undefined || usage.outputTokens !== undefined ||
+      usage.invalid !== undefined
+    ) {
       // /v1/completions sends zero usage in every chunk and the real one last: last wins.
       this.#observation.stats(usage);
     }

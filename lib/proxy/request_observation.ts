@@ -59,6 +59,7 @@ export class RequestObservation {
   #lastOutput = -1;
   #outputChunks = 0;
   #stats: GenerationStats | undefined;
+  #statsInvalid = false;
   #reason: ErrorReason | undefined;
   #finished = false;
 
@@ -75,6 +76,21 @@ export class RequestObservation {
     return this.#info;
   }
 
+  /**
+   * Sets the model once the request body has been scanned (a streamed body names it only as it
+   * passes), moving the in-flight count to the new label. No-op once finished.
+   */
+  setModel(model: string): void {
+    if (this.#finished || model === this.#info.model) return;
+    this.#info = { ...this.#info, model };
+    const label = this.#sinks.models.label(model);
+    if (label === this.#inFlightLabel) return;
+    const inFlight = this.#sinks.metrics.inFlight;
+    inFlight.labels(this.#inFlightLabel, this.#info.endpoint).dec();
+    inFlight.labels(label, this.#info.endpoint).inc();
+    this.#inFlightLabel = label;
+  }
+
   /** Notes a streamed chunk carrying output, at `now` (`performance.now()`). */
   output(now: number): void {
     if (this.#outputChunks === 0) this.#firstOutput = now;
@@ -82,8 +98,18 @@ export class RequestObservation {
     this.#outputChunks++;
   }
 
-  /** Sets the stats Ollama reported (merging with earlier ones: later fields win). */
+  /**
+   * Sets the stats Ollama reported (merging with earlier ones: later fields win). Stats with an
+   * `invalid` field drop every stat of the request, which then counts as `invalid_stats`.
+   */
   stats(stats: GenerationStats): void {
+    if (this.#statsInvalid) return;
+    if (stats.invalid !== undefined) {
+      this.#statsInvalid = true;
+      this.#stats = undefined;
+      this.fail("invalid_stats");
+      return;
+    }
     this.#stats = this.#stats ? { ...this.#stats, ...stats } : stats;
   }
 

@@ -58,8 +58,9 @@ export class Upstream {
   }
 
   /**
-   * Forwards `request` to the same path and query on Ollama. `body` replaces the request's body
-   * (when the proxy has already read it). Throws {@linkcode UpstreamUnreachableError} when no
+   * Forwards `request` to the same path and query on Ollama. `body` replaces the request's body:
+   * bytes the proxy has read, or a stream it passes on (sent with `contentLength` when given,
+   * else chunked). Throws {@linkcode UpstreamUnreachableError} when no
    * response comes, `MalformedResponseError` when the answer cannot be passed on,
    * `Http1TimeoutError` when a time limit ran out, and rethrows the abort when `clientSignal`
    * fires first.
@@ -70,12 +71,16 @@ export class Upstream {
   async forward(
     request: Request,
     url: URL,
-    options: { body?: Uint8Array; clientSignal?: AbortSignal } = {},
+    options: {
+      body?: Uint8Array | ReadableStream<Uint8Array>;
+      contentLength?: number;
+      clientSignal?: AbortSignal;
+    } = {},
   ): Promise<UpstreamResponse> {
     const headers = withoutHopHeaders(request.headers, { drop: this.#drop });
     const method = request.method;
     let body: Uint8Array | ReadableStream<Uint8Array> | null = options.body ?? null;
-    let contentLength: number | undefined;
+    let contentLength = body instanceof ReadableStream ? options.contentLength : undefined;
     if (body === null && request.body) {
       // An HTTP/1.1 request has a body only when it announced one (RFC 9112 §6.3); Deno gives
       // every request a body stream, so the announcement decides. No framing header goes out for

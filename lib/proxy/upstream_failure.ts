@@ -14,7 +14,7 @@ import { Http1TimeoutError } from "../http1/http1_timeout_error.ts";
 import { MalformedResponseError } from "../http1/http1_head.ts";
 
 /** Which error body shape the client's API uses. */
-export type ErrorShape = "ollama" | "openai";
+export type ErrorShape = "ollama" | "openai" | "anthropic";
 
 /** Builds an error body in the API's shape. */
 export function errorBody(
@@ -30,6 +30,10 @@ export function errorBody(
         code: options.code ?? null,
       },
     });
+  }
+  if (options.shape === "anthropic") {
+    // Anthropic's Messages API (`/v1/messages`): `{"type":"error","error":{"type","message"}}`.
+    return JSON.stringify({ type: "error", error: { type: options.type ?? "api_error", message } });
   }
   return JSON.stringify({ error: message });
 }

@@ -1,7 +1,9 @@
 /**
  * Ollama's native endpoints that carry numbers: `POST /api/generate`, `/api/chat` (NDJSON
  * streams or one JSON object), `/api/embed` and `/api/embeddings` (one JSON object, possibly
- * tens of megabytes). Forwarded unchanged; the response observed on its way back.
+ * tens of megabytes). The request is forwarded byte for byte, its body scanned on the way for
+ * `model` in bounded memory (and refused with 413 over `MAX_REQUEST_BYTES`); the response is
+ * observed on its way back.
  *
  * @module
  */

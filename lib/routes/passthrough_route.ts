@@ -4,18 +4,22 @@
  * response passed back as it came, without its bytes being parsed. The request is counted when
  * the body has been passed on whole (or broke off).
  *
+ * On the endpoints whose JSON body names a model (`NAMES_A_MODEL`) the body is scanned on its way
+ * for `model` (or `name`) in bounded memory, and refused with 413 over `MAX_REQUEST_BYTES`. Other
+ * bodies (blob uploads, unknown paths) are streamed through unread and not limited.
+ *
  * @module
  */
 
 import { endpointLabel } from "../endpoint_label.ts";
-import { normalizeModelName } from "../model_name.ts";
 import type { ProxyContext } from "../proxy/proxy_context.ts";
-import { parseJsonObject } from "../proxy/request_json.ts";
-import { answer, forwardObserved, readRequestBody } from "../proxy/observed_exchange.ts";
+import { answer, forwardObserved, openRequestBody } from "../proxy/observed_exchange.ts";
+import type { ScannedRequestBody } from "../proxy/scanned_request_body.ts";
 import { PassThroughObserver } from "../proxy/pass_through_observer.ts";
+import type { ErrorShape } from "../proxy/upstream_failure.ts";
 import type { RouteHandler } from "./route.ts";
 
-/** Endpoints whose small JSON request body names a model. */
+/** Endpoints whose JSON request body names a model. */
 const NAMES_A_MODEL = new Set([
   "/api/show",
   "/api/pull",
@@ -25,32 +29,41 @@ const NAMES_A_MODEL = new Set([
   "/v1/responses",
   "/v1/messages",
 ]);
-const MAX_PARSED_BODY = 1 << 20;
+/** The fields that name the model, the first present wins. */
+const MODEL_KEYS = ["model", "name"];
+
+/** The error body shape of the API a path belongs to. */
+function shapeOf(path: string): ErrorShape {
+  if (path === "/v1/messages") return "anthropic";
+  return path.startsWith("/v1/") ? "openai" : "ollama";
+}
 
 /** Creates the generic pass-through route. */
 export function passthroughRoute(context: ProxyContext): RouteHandler {
   return async (request, route) => {
     const { url } = route;
     const endpoint = endpointLabel(url.pathname);
-    let body: Uint8Array | undefined;
-    let model = "";
-    const length = Number(request.headers.get("content-length") ?? NaN);
-    if (NAMES_A_MODEL.has(endpoint) && request.body && length <= MAX_PARSED_BODY) {
-      const read = await readRequestBody(context, request, route);
-      if (read instanceof Response) return read;
-      body = read;
-      const json = parseJsonObject(body);
-      model = normalizeModelName(json?.model ?? json?.name);
+    const shape = shapeOf(url.pathname);
+    // A 200 here does not prove the model exists (pull reports failures inside its stream);
+    // installed models are admitted from /api/tags by the monitor.
+    const admitOnSuccess = false;
+    let body: ScannedRequestBody | undefined;
+    if (NAMES_A_MODEL.has(endpoint) && request.body) {
+      const opened = await openRequestBody(context, request, {
+        route,
+        shape,
+        fields: MODEL_KEYS,
+        admitOnSuccess,
+      });
+      if (opened instanceof Response) return opened;
+      body = opened;
     }
-    const shape = url.pathname.startsWith("/v1/") ? "openai" : "ollama";
     const forwarded = await forwardObserved(context, request, {
       route,
-      model,
       ...(body ? { body } : {}),
+      modelKeys: MODEL_KEYS,
       shape,
-      // A 200 here does not prove the model exists (pull reports failures inside its stream);
-      // installed models are admitted from /api/tags by the monitor.
-      admitOnSuccess: false,
+      admitOnSuccess,
     });
     if (forwarded instanceof Response) return forwarded;
     const { observation, upstream } = forwarded;

@@ -21,7 +21,10 @@ export interface BodyObserver {
 
 /** Where a tap reads from: a body that hands over one fresh chunk per read, `null` at its end. */
 export interface ChunkSource {
-  /** Reads the next chunk; `null` at the end of the body. */
+  /**
+   * Reads the next chunk; `null` at the end of the body. Rejects with an `AbortError` (the
+   * client request's `signal.reason`) when reading stopped because the client went away.
+   */
   read(): Promise<Uint8Array | null>;
   /** Stops reading; the rest of the body is not wanted. */
   cancel(reason?: unknown): void | Promise<void>;
@@ -32,6 +35,11 @@ export interface ChunkSource {
  * while `observer` sees each of them.
  * When the consumer cancels (the client disconnected), upstream is cancelled at once, which
  * closes the upstream connection. Exactly one of `end` and `abort` is called.
+ *
+ * A read that fails errors the stream, so that the client sees its answer cut off rather than
+ * complete (`Deno.serve` prints that error). A read that fails with an `AbortError` is the client
+ * leaving, noticed on the upstream side before `Deno.serve` cancelled the stream: it is reported
+ * as `byClient` and the stream is closed quietly, as there is nobody to tell and nothing to print.
  */
 export function tapBody(
   reader: ChunkSource,
@@ -39,11 +47,20 @@ export function tapBody(
 ): ReadableStream<Uint8Array> {
   let settled = false;
   const fail = (error: unknown, controller: ReadableStreamDefaultController<Uint8Array>) => {
+    const byClient = isAbortError(error);
     if (!settled) {
       settled = true;
-      observer.abort(error, performance.now(), { byClient: false });
+      observer.abort(error, performance.now(), { byClient });
     }
-    controller.error(error);
+    if (!byClient) {
+      controller.error(error);
+      return;
+    }
+    try {
+      controller.close();
+    } catch {
+      // Cancelled already: Deno.serve noticed the client leave first.
+    }
   };
   // Promise chains rather than an async `pull`: a slow stream waits in here between chunks, and a
   // suspended async frame holds more memory than a pending reaction (thousands of streams wait).
@@ -79,4 +96,10 @@ export function tapBody(
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
+}
+
+/** Whether `error` is an abort (a `DOMException` or `Error` named `AbortError`). */
+function isAbortError(error: unknown): boolean {
+  return typeof error === "object" && error !== null &&
+    (error as { name?: unknown }).name === "AbortError";
 }
