@@ -16,8 +16,10 @@ import {
 import { MalformedResponseError } from "../lib/http1/http1_head.ts";
 import { BodyReadError, type UpstreamResponse } from "../lib/http1/upstream_response.ts";
 import {
+  answersEarly,
   Deadline,
   delay,
+  EARLY,
   headerOf,
   methodOf,
   openFds,
@@ -490,17 +492,6 @@ Deno.test("connect timeout: a listener whose accept queue is full", async (t) =>
 });
 
 // --- 7. Early answer --------------------------------------------------------------------------
-
-const EARLY = '{"error":"request entity too large"}';
-
-/** Reads the request head only, answers 413 at once and closes 50 ms later, body unread. */
-const answersEarly: Script = async (_request, conn) => {
-  await conn.write(
-    `HTTP/1.1 413 Request Entity Too Large\r\ncontent-type: application/json\r\n` +
-      `content-length: ${EARLY.length}\r\n\r\n${EARLY}`,
-  );
-  await delay(50);
-};
 
 function largeStream(size: number): ReadableStream<Uint8Array> {
   let sent = 0;

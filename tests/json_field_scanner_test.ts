@@ -118,3 +118,28 @@ Deno.test("non-objects and broken JSON leave every field unknown", () => {
   assert.ok(after.scanner.complete);
   assert.equal(after.scanner.value("model"), "m");
 });
+
+Deno.test("a whole body scanned at once reads as the byte scan reads it", () => {
+  const texts = [
+    ...BODIES.map((body) => body.text),
+    '{"model":"' + "x".repeat(100) + '","stream":true}',
+    '{"model":"m"} trailing',
+    '{"model":"m",}',
+    "[]",
+    "42",
+    "",
+  ];
+  for (const text of texts) {
+    const bytes = encoder.encode(text);
+    const whole = new JsonFieldScanner(KEYS, { maxValueBytes: 64 });
+    const close = whole.pushWhole(bytes);
+    const { scanner, closeSeen } = scan(text);
+    assert.deepEqual(fields(whole), fields(scanner), text);
+    assert.equal(close, closeSeen, text);
+    assert.equal(whole.closeOffset, scanner.closeOffset, text);
+    assert.equal(whole.complete, scanner.complete, text);
+    assert.equal(whole.invalid, scanner.invalid, text);
+    assert.equal(whole.empty, scanner.empty, text);
+    for (const key of KEYS) assert.equal(whole.has(key), scanner.has(key), `${text} has ${key}`);
+  }
+});

@@ -8,7 +8,16 @@
 
 import assert from "node:assert/strict";
 import { ExporterHarness, FIXED_CLOCK } from "./support/exporter_harness.ts";
-import { Deadline, delay, headerOf, openFds, targetOf, until } from "./support/hostile.ts";
+import {
+  answersEarly,
+  Deadline,
+  delay,
+  EARLY,
+  headerOf,
+  openFds,
+  targetOf,
+  until,
+} from "./support/hostile.ts";
 import {
   type Script,
   ScriptedServer,
@@ -296,17 +305,6 @@ Deno.test("UPSTREAM_IDLE_TIMEOUT_SECONDS=0.3 and a chat stream that stalls: cut 
 });
 
 // --- 5. Early answer --------------------------------------------------------------------------
-
-const EARLY = '{"error":"request entity too large"}';
-
-/** Answers 413 after the request head, the body unread; the connection closes 50 ms later. */
-const answersEarly: Script = async (_request, conn) => {
-  await conn.write(
-    `HTTP/1.1 413 Request Entity Too Large\r\ncontent-type: application/json\r\n` +
-      `content-length: ${EARLY.length}\r\n\r\n${EARLY}`,
-  );
-  await delay(50);
-};
 
 /**
  * The same with `connection: close`, as Go's net/http (Ollama) sends when it leaves a body unread:

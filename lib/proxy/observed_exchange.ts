@@ -11,11 +11,10 @@
 
 import { endpointLabel } from "../endpoint_label.ts";
 import { normalizeModelName } from "../model_name.ts";
-import type { RouteContext } from "../routes/route.ts";
 import { type BodyObserver, tapBody } from "../streams/tap_body.ts";
 import { concatBytes } from "../streams/concat_bytes.ts";
 import { clientResponse } from "./client_response.ts";
-import type { ProxyContext } from "./proxy_context.ts";
+import type { ProxyContext, RouteContext } from "./proxy_context.ts";
 import { RequestObservation } from "./request_observation.ts";
 import { type BodyInsertion, ScannedRequestBody } from "./scanned_request_body.ts";
 import {

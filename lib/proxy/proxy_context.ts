@@ -24,3 +24,11 @@ export interface ProxyLimits {
   /** Whether streaming OpenAI requests get `stream_options.include_usage` added. */
   readonly injectStreamUsage: boolean;
 }
+
+/** What a route gets besides the request. */
+export interface RouteContext {
+  /** The parsed request URL. */
+  readonly url: URL;
+  /** `performance.now()` when the request arrived. */
+  readonly start: number;
+}

@@ -81,10 +81,11 @@ export class Upstream {
     const method = request.method;
     let body: Uint8Array | ReadableStream<Uint8Array> | null = options.body ?? null;
     let contentLength = body instanceof ReadableStream ? options.contentLength : undefined;
-    if (body === null && request.body) {
+    if (body === null) {
       // An HTTP/1.1 request has a body only when it announced one (RFC 9112 §6.3); Deno gives
       // every request a body stream, so the announcement decides. No framing header goes out for
-      // a request without one.
+      // a request without one. (`request.body` is a getter that builds a stream: only touched
+      // when there is a body.)
       const length = request.headers.get("content-length");
       if (length !== null && /^\d+$/.test(length)) {
         contentLength = Number(length);

@@ -46,15 +46,22 @@ export function hostGuard(route: RouteHandler, options: HostGuardOptions): Route
   if (any) return route;
   const allowed = (host: string): boolean =>
     hostAllowed(host) || exact.has(host) || suffixes.some((suffix) => host.endsWith(suffix));
+  // `Host` values already found allowed: nearly every request carries one of a few, and the
+  // check of an IP literal costs more than the rest of a small request's routing.
+  const seen = new Set<string>();
   return (request, context) => {
     const header = request.headers.get("host") ?? "";
+    if (seen.has(header) && context.url.host === header) return route(request, context);
     let host = hostName(header);
     // An absolute-form target (`GET http://name/ HTTP/1.1`) names a host of its own, the one
     // Go's server goes by: both must pass.
     if (allowed(host) && header !== "" && context.url.host !== header.trim().toLowerCase()) {
       host = hostName(context.url.hostname);
     }
-    if (allowed(host)) return route(request, context);
+    if (allowed(host)) {
+      if (seen.size < 64 && context.url.host === header) seen.add(header);
+      return route(request, context);
+    }
     const shown = host.length > 100 ? `${host.slice(0, 100)}…` : host;
     const message = `forbidden: Host "${shown}" is not allowed when the exporter listens on ` +
       "loopback (DNS-rebinding protection); add it to ALLOWED_HOSTS";

@@ -48,7 +48,7 @@ export function passthroughRoute(context: ProxyContext): RouteHandler {
     // installed models are admitted from /api/tags by the monitor.
     const admitOnSuccess = false;
     let body: ScannedRequestBody | undefined;
-    if (NAMES_A_MODEL.has(endpoint) && request.body) {
+    if (NAMES_A_MODEL.has(endpoint)) {
       const opened = await openRequestBody(context, request, {
         route,
         shape,

@@ -4,13 +4,9 @@
  * @module
  */
 
-/** What a route gets besides the request. */
-export interface RouteContext {
-  /** The parsed request URL. */
-  readonly url: URL;
-  /** `performance.now()` when the request arrived. */
-  readonly start: number;
-}
+import type { RouteContext } from "../proxy/proxy_context.ts";
+
+export type { RouteContext };
 
 /** A route handler. */
 export type RouteHandler = (

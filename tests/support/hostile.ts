@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ScriptedRequest } from "./scripted_server.ts";
+import type { Script, ScriptedRequest } from "./scripted_server.ts";
 
 /** Resolves after `ms` milliseconds. */
 export const delay = (ms: number): Promise<void> =>
@@ -165,3 +165,15 @@ export async function stuckListener(): Promise<StuckListener | null> {
   await close();
   return null;
 }
+
+/** The body of the early answer {@linkcode answersEarly} gives. */
+export const EARLY = '{"error":"request entity too large"}';
+
+/** Reads the request head only, answers 413 at once and closes 50 ms later, body unread. */
+export const answersEarly: Script = async (_request, conn) => {
+  await conn.write(
+    `HTTP/1.1 413 Request Entity Too Large\r\ncontent-type: application/json\r\n` +
+      `content-length: ${EARLY.length}\r\n\r\n${EARLY}`,
+  );
+  await delay(50);
+};
