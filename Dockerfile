@@ -15,7 +15,7 @@
 # which Debian provides natively (the Alpine variant carries a copied glibc beside musl); it
 # ships tini as PID 1 (the image's ENTRYPOINT, kept below), which passes SIGTERM on to Deno;
 # it has the unprivileged `deno` user (uid 1993) and a DENO_DIR it owns; and it has a shell and
-# coreutils, which the Kubernetes preStop hook (`sleep`) and `docker exec` debugging use.
+# coreutils, which `docker exec` debugging uses.
 FROM denoland/deno:2.9.6
 
 LABEL org.opencontainers.image.title="ollama-exporter" \
@@ -53,10 +53,10 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["deno", "eval", "--no-config", "fetch('http://127.0.0.1:' + (Deno.env.get('PORT') || '8000') + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => Deno.exit(r.status === 200 ? 0 : 1), () => Deno.exit(1))"]
 
 # Exec form, no shell in between: the base image's ENTRYPOINT (tini, then its entry script, which
-# `exec`s `deno` for the `run` subcommand) hands SIGTERM to Deno, and the exporter drains
-# in-flight requests for SHUTDOWN_GRACE_SECONDS (default 25) before exiting 0. Give the
-# container more than that to stop (`docker run --stop-timeout 30`, compose
-# `stop_grace_period`); Docker's default is 10 s. The permission and V8 flags are exactly those of
-# the `start` task in deno.json (the V8 flags keep memory flat under thousands of open streams;
-# see "Performance" in README.md).
-CMD ["run", "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=10", "--allow-net", "--allow-env=OLLAMA_HOST,PORT,LISTEN_HOST,LOG_LEVEL,SHUTDOWN_GRACE_SECONDS,HEALTH_INTERVAL_SECONDS,MAX_MODELS,CLIENT_HEADER,MAX_CLIENTS,API_KEYS,API_KEYS_FILE,METRICS_TOKEN,ALLOWED_HOSTS,MAX_REQUEST_BYTES,INJECT_STREAM_USAGE,UPSTREAM_CONNECT_TIMEOUT_SECONDS,UPSTREAM_HEAD_TIMEOUT_SECONDS,UPSTREAM_IDLE_TIMEOUT_SECONDS", "--allow-read=/proc/self,/run/secrets", "main.ts"]
+# `exec`s `deno` for the `run` subcommand) hands SIGTERM to Deno, and the exporter serves on for
+# SHUTDOWN_DELAY_SECONDS (default 0) with /readyz at 503, then drains in-flight requests for
+# SHUTDOWN_GRACE_SECONDS (default 25) before exiting 0. Give the container more than both to
+# stop (`docker run --stop-timeout 30`, compose `stop_grace_period`); Docker's default is 10 s.
+# The permission and V8 flags are exactly those of the `start` task in deno.json (the V8 flags
+# keep memory flat under thousands of open streams; see "Performance" in README.md).
+CMD ["run", "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=10", "--allow-net", "--allow-env=OLLAMA_HOST,PORT,LISTEN_HOST,LOG_LEVEL,LOG_FORMAT,SHUTDOWN_DELAY_SECONDS,SHUTDOWN_GRACE_SECONDS,HEALTH_INTERVAL_SECONDS,MAX_MODELS,CLIENT_HEADER,MAX_CLIENTS,API_KEYS,API_KEYS_FILE,METRICS_TOKEN,ALLOWED_HOSTS,MAX_REQUEST_BYTES,INJECT_STREAM_USAGE,UPSTREAM_CONNECT_TIMEOUT_SECONDS,UPSTREAM_HEAD_TIMEOUT_SECONDS,UPSTREAM_IDLE_TIMEOUT_SECONDS", "--allow-read=/run/secrets", "main.ts"]

@@ -141,6 +141,13 @@ const histogramChild = large.histogram({
   labelNames: ["model", "endpoint"],
   buckets: BUCKETS,
 }).labels("model-1", "/api/chat");
+const exactSumChild = large.histogram({
+  name: "bench_observe_exact_seconds",
+  help: "Observe, sum kept in whole nanoseconds.",
+  labelNames: ["model", "endpoint"],
+  buckets: BUCKETS,
+  sumScale: 1e9,
+}).labels("model-1", "/api/chat");
 const counterFamily = large.counter({
   name: "bench_inc_total",
   help: "Inc.",
@@ -156,6 +163,14 @@ Deno.bench({
   baseline: true,
   fn: () => {
     for (let i = 0; i < 1000; i++) histogramChild.observe(observations[i] as number);
+  },
+});
+
+Deno.bench({
+  name: "histogram observe with sumScale 1e9 (exact sum) on a cached child ×1000",
+  group: "observe",
+  fn: () => {
+    for (let i = 0; i < 1000; i++) exactSumChild.observe(observations[i] as number);
   },
 });
 

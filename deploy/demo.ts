@@ -23,6 +23,7 @@ import { seededRandom } from "../tests/support/simulator/seeded_random.ts";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../lib/config.ts";
 import { Exporter } from "../lib/exporter.ts";
+import { listenFailure } from "../lib/listen_failure.ts";
 import { Logger, parseLevelName } from "../lib/log.ts";
 import { DEFAULT_MODELS, OllamaSimulator } from "../tests/support/ollama_simulator.ts";
 
@@ -84,7 +85,10 @@ export function parseDemoArgs(
   const portText = values.port ?? env.PORT ?? "8000";
   const portSource = values.port !== undefined ? "--port" : env.PORT !== undefined ? "PORT" : "";
   if (!/^\d+$/.test(portText) || Number(portText) > 65535) {
-    throw new Error(`Cannot parse ${portSource || "the port"} "${portText}": expected 0 to 65535`);
+    throw new Error(
+      `Cannot parse ${portSource || "the port"} "${portText}": ` +
+        "expected a whole number from 0 to 65535",
+    );
   }
   let durationSeconds: number | undefined;
   if (values.duration !== undefined) {
@@ -330,6 +334,9 @@ async function runClient(
   }
 }
 
+/** The exporter's port or address cannot be used; its message names them and says why. */
+class ListenError extends Error {}
+
 /** A running demo. */
 export interface RunningDemo {
   /** The exporter's base URL. */
@@ -369,13 +376,19 @@ export async function startDemo(options: DemoOptions, stop: AbortSignal): Promis
     }, ["--port", String(options.port), "--listen-host", options.listenHost]);
     exporter = new Exporter(config, { logger: new Logger(parseLevelName(options.logLevel)!) });
     await exporter.monitor.start(config.healthIntervalSeconds);
-    server = Deno.serve(
-      { hostname: config.listenHost, port: config.port, onListen: () => {} },
-      exporter.handler,
-    );
+    try {
+      server = Deno.serve(
+        { hostname: config.listenHost, port: config.port, onListen: () => {} },
+        exporter.handler,
+      );
+    } catch (error) {
+      const address = { hostname: config.listenHost, port: config.port };
+      throw new ListenError(listenFailure(error, address), { cause: error });
+    }
   } catch (error) {
     await exporter?.close();
     await simulator.close();
+    if (error instanceof ListenError) throw error;
     throw new Error(`Cannot start the demo: ${(error as Error).message}`, { cause: error });
   }
   const running = exporter;

@@ -32,6 +32,22 @@ export class ApiKeys {
   }
 
   /**
+   * One bearer token taken whole, so that commas, colons and `#` in it are part of it (the
+   * `/metrics` token). Throws an `Error` naming `source`, never the token, when it is shorter
+   * than 8 characters.
+   *
+   * @param token the token.
+   * @param options `name` is what {@linkcode identify} returns for it; `source` names the
+   *   setting, for errors (`METRICS_TOKEN`).
+   */
+  static token(token: string, options: { name: string; source: string }): ApiKeys {
+    if (token.length < 8) {
+      throw new Error(`Cannot use ${options.source}: it is shorter than 8 characters`);
+    }
+    return new ApiKeys([{ name: options.name, digest: digest(token) }]);
+  }
+
+  /**
    * Parses several sources of `name:key` pairs into one set (`API_KEYS` and the file of
    * `API_KEYS_FILE`). Fails closed: every source must hold at least one key, so a source that is
    * set but empty (an empty secret, a value of blanks or comments) stops start-up instead of

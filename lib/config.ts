@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { type LevelName, parseLevelName } from "./log.ts";
+import { type LevelName, type LogFormat, parseLevelName, parseLogFormat } from "./log.ts";
 
 /** The exporter's settings, after parsing and validation. */
 export interface Config {
@@ -18,6 +18,13 @@ export interface Config {
   readonly listenHost: string;
   /** Lowest level logged. */
   readonly logLevel: LevelName;
+  /** How log lines are written: `text` or `json` (one object per line). */
+  readonly logFormat: LogFormat;
+  /**
+   * Seconds the exporter keeps serving after SIGTERM/SIGINT, `/readyz` answering 503, before it
+   * stops accepting connections (so load balancers take it out of rotation first).
+   */
+  readonly shutdownDelaySeconds: number;
   /** Seconds in-flight requests get to finish after SIGTERM/SIGINT. */
   readonly shutdownGraceSeconds: number;
   /** Seconds between checks of Ollama (`/api/version`, `/api/tags`). */
@@ -58,10 +65,12 @@ interface Setting<T> {
 }
 
 function integer(min: number, max: number): (text: string) => number {
+  const expected = max === Number.MAX_SAFE_INTEGER
+    ? `expected a whole number of ${min} or more`
+    : `expected a whole number from ${min} to ${max}`;
   return (text) => {
-    if (!/^\d+$/.test(text.trim())) throw new Error("expected a whole number");
     const value = Number(text);
-    if (value < min || value > max) throw new Error(`expected a number from ${min} to ${max}`);
+    if (!/^\d+$/.test(text.trim()) || value < min || value > max) throw new Error(expected);
     return value;
   };
 }
@@ -84,6 +93,11 @@ export function parseOllamaHost(text: string): URL {
   if (raw === "") throw new Error("the address is empty");
   const schemeGiven = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw);
   if (!schemeGiven) raw = `http://${raw}`;
+  const port = /^[^/?#]*?(?:\[[^\]]*\]|[^:/?#\[\]]*):(\d+)(?:[/?#]|$)/
+    .exec(raw.slice(raw.indexOf("://") + 3))?.[1];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+    throw new Error(`port ${port} is out of range (1–65535)`);
+  }
   let url: URL;
   try {
     url = new URL(raw);
@@ -141,6 +155,24 @@ const SETTINGS = {
       return level;
     },
     doc: "DEBUG, INFO, WARNING or ERROR",
+  },
+  logFormat: {
+    env: "LOG_FORMAT",
+    flag: "log-format",
+    fallback: "text",
+    parse: (text: string) => {
+      const format = parseLogFormat(text);
+      if (format === null) throw new Error("expected text or json");
+      return format;
+    },
+    doc: "text (time LEVEL message key=value) or json (one object per line)",
+  },
+  shutdownDelaySeconds: {
+    env: "SHUTDOWN_DELAY_SECONDS",
+    flag: "shutdown-delay-seconds",
+    fallback: "0",
+    parse: seconds,
+    doc: "how long to keep serving after SIGTERM, /readyz answering 503, before draining",
   },
   shutdownGraceSeconds: {
     env: "SHUTDOWN_GRACE_SECONDS",
@@ -211,6 +243,7 @@ const SETTINGS = {
     fallback: "",
     parse: (text: string) => {
       if (/\s/.test(text)) throw new Error("the token may not contain white space");
+      if (text !== "" && text.length < 8) throw new Error("it is shorter than 8 characters");
       return text;
     },
     doc: "bearer token /metrics requires (Prometheus `authorization` scrape setting)",
@@ -283,7 +316,9 @@ export function usage(): string {
     (s.fallback === "" ? "" : ` (default ${s.fallback})`)
   );
   return `ollama-exporter: a Prometheus exporter that proxies Ollama\n\n` +
-    `Options (flag, environment variable, meaning):\n${rows.join("\n")}\n`;
+    `Options (flag, environment variable, meaning):\n${rows.join("\n")}\n\n` +
+    `  --help, -h                 print this and exit\n` +
+    `  --version                  print the exporter's and Deno's versions and exit\n`;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 
 import { ApiKeys } from "./api_keys.ts";
+import { registerBuildInfo } from "./build_info.ts";
 import { ClientLabels } from "./client_labels.ts";
 import type { Config } from "./config.ts";
 import { endpointLabel } from "./endpoint_label.ts";
@@ -71,7 +72,7 @@ export class Exporter implements Readiness {
     const keys = readKeys(config, options.apiKeysFileText);
     const metricsKeys = config.metricsToken === ""
       ? null
-      : ApiKeys.parse(`prometheus:${config.metricsToken}`, { source: "METRICS_TOKEN" });
+      : ApiKeys.token(config.metricsToken, { name: "prometheus", source: "METRICS_TOKEN" });
     const clientLabel = keys !== null || config.clientHeader !== "";
 
     this.registry = new Registry({
@@ -79,6 +80,7 @@ export class Exporter implements Readiness {
         logger.warn("Cannot collect a metric family", { family: name, error: String(error) }),
     });
     registerProcessMetrics(this.registry);
+    registerBuildInfo(this.registry);
     const metrics = registerExporterMetrics(this.registry, { clientLabel });
     this.metrics = metrics;
     const models = new ModelLabels({ max: config.maxModels });
@@ -136,7 +138,15 @@ export class Exporter implements Readiness {
       {
         path: "/metrics",
         methods: own,
-        handler: metricsKeys ? authGuard(scrape, { keys: metricsKeys }) : scrape,
+        handler: metricsKeys
+          ? authGuard(scrape, {
+            keys: metricsKeys,
+            messages: {
+              missing: "unauthorized: send the metrics token as Authorization: Bearer <token>",
+              invalid: "unauthorized: the metrics token is not valid",
+            },
+          })
+          : scrape,
       },
       { path: "/healthz", methods: own, handler: healthRoute() },
       { path: "/readyz", methods: own, handler: readyRoute(this) },

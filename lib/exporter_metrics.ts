@@ -20,6 +20,12 @@ import { Gauge } from "./metrics/gauge.ts";
 import { Histogram } from "./metrics/histogram.ts";
 import type { Registry } from "./metrics/registry.ts";
 
+/**
+ * The `sumScale` of the `_seconds` histograms: their sums are kept in whole nanoseconds, exact for
+ * Ollama's durations (integer nanoseconds) and free of floating-point noise for the proxy's own.
+ */
+export const NANOSECONDS = 1e9;
+
 /** Request latency buckets in seconds: OpenTelemetry's doubling series from 10 ms, to ~5.5 min. */
 export const LATENCY_BUCKETS: readonly number[] = [
   0.01,
@@ -182,6 +188,7 @@ export function registerExporterMetrics(
         help: "Time from receiving the request to sending the last byte, measured by the proxy.",
         labelNames: ["model", "endpoint"],
         buckets: LATENCY_BUCKETS,
+        sumScale: NANOSECONDS,
       }),
     ),
     firstTokenSeconds: registry.register(
@@ -190,6 +197,7 @@ export function registerExporterMetrics(
         help: "Time from receiving a streaming request to the first chunk carrying output.",
         labelNames: ["model", "endpoint"],
         buckets: FIRST_TOKEN_BUCKETS,
+        sumScale: NANOSECONDS,
       }),
     ),
     timePerOutputToken: registry.register(
@@ -199,6 +207,7 @@ export function registerExporterMetrics(
           "Mean interval between output chunks of one stream (first to last chunk / intervals), measured by the proxy.",
         labelNames: ["model", "endpoint"],
         buckets: TOKEN_INTERVAL_BUCKETS,
+        sumScale: NANOSECONDS,
       }),
     ),
     totalDuration: registry.register(
@@ -207,6 +216,7 @@ export function registerExporterMetrics(
         help: "Ollama's total_duration: time Ollama spent on the request.",
         labelNames: ["model"],
         buckets: LATENCY_BUCKETS,
+        sumScale: NANOSECONDS,
       }),
     ),
     loadDuration: registry.register(
@@ -215,6 +225,7 @@ export function registerExporterMetrics(
         help: "Ollama's load_duration: time spent loading the model.",
         labelNames: ["model"],
         buckets: LATENCY_BUCKETS,
+        sumScale: NANOSECONDS,
       }),
     ),
     promptEvalDuration: registry.register(
@@ -223,6 +234,7 @@ export function registerExporterMetrics(
         help: "Ollama's prompt_eval_duration: time spent evaluating the prompt.",
         labelNames: ["model"],
         buckets: LATENCY_BUCKETS,
+        sumScale: NANOSECONDS,
       }),
     ),
     evalDuration: registry.register(
@@ -231,6 +243,7 @@ export function registerExporterMetrics(
         help: "Ollama's eval_duration: time spent generating the response.",
         labelNames: ["model"],
         buckets: LATENCY_BUCKETS,
+        sumScale: NANOSECONDS,
       }),
     ),
     tokensProcessed: registry.register(

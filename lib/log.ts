@@ -1,7 +1,9 @@
 /**
  * A small leveled logger with the shape of `@std/log` (`setup`, `getLogger`, and the `debug`,
  * `info`, `warn`, `error` functions), so that swapping in the standard module later is a one-line
- * change. Lines go to stderr as `time LEVEL message key=value ...`.
+ * change. Lines go to stderr, in one of two formats ({@linkcode LogFormat}): `text`,
+ * `time LEVEL message key=value ...`, or `json`, one object per line with `time`, `level`,
+ * `message` and each field as a member (for Loki, Elasticsearch, cloud logging).
  *
  * The exporter never passes prompt or completion text to it. Field values longer than
  * {@linkcode MAX_FIELD_LENGTH} characters are cut, so what a client sends cannot blow up the log.
@@ -13,6 +15,9 @@
 export type LevelName = "DEBUG" | "INFO" | "WARN" | "ERROR";
 
 const LEVELS: Record<LevelName, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
+
+/** How lines are written: `text` (`time LEVEL message key=value ...`) or `json` (an object). */
+export type LogFormat = "text" | "json";
 
 /** Key/value context appended to a log line. */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
@@ -51,15 +56,28 @@ function formatValue(value: string | number | boolean | null | undefined): strin
   return PLAIN.test(text) ? text : JSON.stringify(text);
 }
 
+/** Members a field may not replace in a `json` line; such a field is written as `field_<name>`. */
+const JSON_CORE = new Set(["time", "level", "message"]);
+
+/** Options of {@linkcode Logger}. */
+export interface LoggerOptions {
+  /** Replaces stderr (the tests capture lines). */
+  readonly sink?: LogSink;
+  /** `text` (the default) or `json`. */
+  readonly format?: LogFormat;
+}
+
 /** A logger that drops lines below its level. */
 export class Logger {
   #level: number;
   #sink: LogSink;
+  #json: boolean;
 
-  /** @param level the lowest level written. @param options `sink` replaces stderr. */
-  constructor(level: LevelName = "INFO", options: { sink?: LogSink } = {}) {
+  /** @param level the lowest level written. @param options the sink and the format. */
+  constructor(level: LevelName = "INFO", options: LoggerOptions = {}) {
     this.#level = LEVELS[level];
     this.#sink = options.sink ?? stderrSink;
+    this.#json = options.format === "json";
   }
 
   /** Whether a line at `level` would be written (to skip building costly fields). */
@@ -89,6 +107,10 @@ export class Logger {
 
   #write(level: LevelName, message: string, fields: LogFields | undefined): void {
     if (LEVELS[level] < this.#level) return;
+    if (this.#json) {
+      this.#sink(jsonLine(level, message, fields), level);
+      return;
+    }
     let line = `${new Date().toISOString()} ${level.padEnd(5)} ${message}`;
     if (fields) {
       for (const key in fields) {
@@ -100,17 +122,50 @@ export class Logger {
   }
 }
 
+/**
+ * One `json` line: `{"time":...,"level":...,"message":...,<fields>}`. String values are cut as in
+ * `text` lines; numbers, booleans and `null` keep their JSON type; `undefined` fields are left out.
+ */
+function jsonLine(level: LevelName, message: string, fields: LogFields | undefined): string {
+  const record: Record<string, string | number | boolean | null> = {
+    time: new Date().toISOString(),
+    level,
+    message,
+  };
+  if (fields) {
+    for (const key in fields) {
+      const value = fields[key];
+      if (value === undefined) continue;
+      record[JSON_CORE.has(key) ? `field_${key}` : key] = typeof value === "string"
+        ? truncateField(value)
+        : value;
+    }
+  }
+  return JSON.stringify(record);
+}
+
 let defaultLogger = new Logger();
 
 /** Replaces the default logger, as `@std/log`'s `setup` does. */
-export function setup(options: { level?: LevelName; sink?: LogSink } = {}): Logger {
-  defaultLogger = new Logger(options.level ?? "INFO", options.sink ? { sink: options.sink } : {});
+export function setup(
+  options: { level?: LevelName; sink?: LogSink; format?: LogFormat } = {},
+): Logger {
+  defaultLogger = new Logger(options.level ?? "INFO", {
+    ...(options.sink ? { sink: options.sink } : {}),
+    ...(options.format ? { format: options.format } : {}),
+  });
   return defaultLogger;
 }
 
 /** The default logger. */
 export function getLogger(): Logger {
   return defaultLogger;
+}
+
+/** Parses a log format as users write it (`text` or `json`, any case), or returns `null`. */
+export function parseLogFormat(text: string): LogFormat | null {
+  const lower = text.trim().toLowerCase();
+  return lower === "text" || lower === "json" ? lower : null;
 }
 
 /** Parses a level name as users write it (`WARNING` is accepted for `WARN`), or returns `null`. */

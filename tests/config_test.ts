@@ -10,6 +10,22 @@ Deno.test("defaults match the documentation", () => {
   assert.equal(config.shutdownGraceSeconds, 25);
   assert.equal(config.healthIntervalSeconds, 15);
   assert.equal(config.maxModels, 100);
+  assert.equal(config.logFormat, "text");
+  assert.equal(config.shutdownDelaySeconds, 0);
+});
+
+Deno.test("LOG_FORMAT and SHUTDOWN_DELAY_SECONDS are read, flags winning", () => {
+  const config = loadConfig({ LOG_FORMAT: " JSON ", SHUTDOWN_DELAY_SECONDS: "2.5" });
+  assert.equal(config.logFormat, "json");
+  assert.equal(config.shutdownDelaySeconds, 2.5);
+  const flags = loadConfig({ LOG_FORMAT: "json" }, [
+    "--log-format",
+    "text",
+    "--shutdown-delay-seconds",
+    "10",
+  ]);
+  assert.equal(flags.logFormat, "text");
+  assert.equal(flags.shutdownDelaySeconds, 10);
 });
 
 Deno.test("OLLAMA_HOST is read the way Ollama's CLI reads it", () => {
@@ -23,6 +39,8 @@ Deno.test("OLLAMA_HOST is read the way Ollama's CLI reads it", () => {
     ["http://ollama:11434/", "http://ollama:11434/"],
     ["http://proxy.local/ollama/", "http://proxy.local/ollama"],
     ["ollama:80", "http://ollama/"],
+    ["localhost:65535", "http://localhost:65535/"],
+    ["http://ollama:1/", "http://ollama:1/"],
     [" [::1]:9000 ", "http://[::1]:9000/"],
   ];
   for (const [input, expected] of cases) assert.equal(parseOllamaHost(input).href, expected, input);
@@ -39,8 +57,39 @@ Deno.test("bad values stop start-up with one line naming the variable and the va
       { OLLAMA_HOST: "http://a b" },
       'Cannot parse OLLAMA_HOST "http://a b": not a host, host:port or URL',
     ],
-    [{ PORT: "eighty" }, 'Cannot parse PORT "eighty": expected a whole number'],
-    [{ PORT: "70000" }, 'Cannot parse PORT "70000": expected a number from 0 to 65535'],
+    [{ PORT: "eighty" }, 'Cannot parse PORT "eighty": expected a whole number from 0 to 65535'],
+    [{ PORT: "70000" }, 'Cannot parse PORT "70000": expected a whole number from 0 to 65535'],
+    [{ PORT: "-1" }, 'Cannot parse PORT "-1": expected a whole number from 0 to 65535'],
+    [{ PORT: "80.5" }, 'Cannot parse PORT "80.5": expected a whole number from 0 to 65535'],
+    [
+      { MAX_REQUEST_BYTES: "100" },
+      'Cannot parse MAX_REQUEST_BYTES "100": expected a whole number of 1024 or more',
+    ],
+    [
+      { OLLAMA_HOST: "localhost:99999" },
+      'Cannot parse OLLAMA_HOST "localhost:99999": port 99999 is out of range (1–65535)',
+    ],
+    [
+      { OLLAMA_HOST: "http://[::1]:70000/ollama" },
+      'Cannot parse OLLAMA_HOST "http://[::1]:70000/ollama": port 70000 is out of range (1–65535)',
+    ],
+    [
+      { OLLAMA_HOST: "ollama:0" },
+      'Cannot parse OLLAMA_HOST "ollama:0": port 0 is out of range (1–65535)',
+    ],
+    [
+      { METRICS_TOKEN: "abc" },
+      "Cannot parse METRICS_TOKEN (value hidden): it is shorter than 8 characters",
+    ],
+    [
+      { METRICS_TOKEN: "abc def ghi" },
+      "Cannot parse METRICS_TOKEN (value hidden): the token may not contain white space",
+    ],
+    [{ LOG_FORMAT: "xml" }, 'Cannot parse LOG_FORMAT "xml": expected text or json'],
+    [
+      { SHUTDOWN_DELAY_SECONDS: "soon" },
+      'Cannot parse SHUTDOWN_DELAY_SECONDS "soon": expected a number of seconds, 0 or more',
+    ],
     [
       { LOG_LEVEL: "LOUD" },
       'Cannot parse LOG_LEVEL "LOUD": expected DEBUG, INFO, WARNING or ERROR',
@@ -49,7 +98,7 @@ Deno.test("bad values stop start-up with one line naming the variable and the va
       { SHUTDOWN_GRACE_SECONDS: "-1" },
       'Cannot parse SHUTDOWN_GRACE_SECONDS "-1": expected a number of seconds, 0 or more',
     ],
-    [{ MAX_MODELS: "0" }, 'Cannot parse MAX_MODELS "0": expected a number from 1 to 100000'],
+    [{ MAX_MODELS: "0" }, 'Cannot parse MAX_MODELS "0": expected a whole number from 1 to 100000'],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => loadConfig(env), (error: Error) => {
@@ -70,9 +119,20 @@ Deno.test("flags win over the environment and are validated the same way", () =>
 });
 
 Deno.test("usage lists every variable", () => {
-  for (const name of ["OLLAMA_HOST", "PORT", "LISTEN_HOST", "LOG_LEVEL", "MAX_MODELS"]) {
+  for (
+    const name of [
+      "OLLAMA_HOST",
+      "PORT",
+      "LISTEN_HOST",
+      "LOG_LEVEL",
+      "LOG_FORMAT",
+      "SHUTDOWN_DELAY_SECONDS",
+      "MAX_MODELS",
+    ]
+  ) {
     assert.ok(usage().includes(name), name);
   }
+  assert.match(usage(), /^ {2}--version {18}print the exporter's and Deno's versions and exit$/m);
 });
 
 Deno.test("the start, dev and compile tasks allow exactly the configuration variables", async () => {

@@ -583,9 +583,9 @@ Deno.test("compose.yaml: the exporter builds this Dockerfile and fronts the olla
     "exporter: set stop_grace_period (Docker's default is 10 s)",
   );
   assert.ok(
-    seconds(exporter.stop_grace_period) > config.shutdownGraceSeconds,
-    `stop_grace_period ${exporter.stop_grace_period} must exceed SHUTDOWN_GRACE_SECONDS ` +
-      `(${config.shutdownGraceSeconds} s)`,
+    seconds(exporter.stop_grace_period) > config.shutdownDelaySeconds + config.shutdownGraceSeconds,
+    `stop_grace_period ${exporter.stop_grace_period} must exceed SHUTDOWN_DELAY_SECONDS + ` +
+      `SHUTDOWN_GRACE_SECONDS (${config.shutdownDelaySeconds} + ${config.shutdownGraceSeconds} s)`,
   );
 });
 

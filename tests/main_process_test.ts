@@ -33,7 +33,14 @@ Deno.test("deno task start with no Ollama running: starts, warns, serves ollama_
 
 Deno.test("a bad setting stops start-up with one line naming it", async () => {
   const cases: [Record<string, string>, string][] = [
-    [{ PORT: "abc" }, 'ollama-exporter: Cannot parse PORT "abc": expected a whole number'],
+    [
+      { PORT: "-1" },
+      'ollama-exporter: Cannot parse PORT "-1": expected a whole number from 0 to 65535',
+    ],
+    [
+      { METRICS_TOKEN: "abc" },
+      "ollama-exporter: Cannot parse METRICS_TOKEN (value hidden): it is shorter than 8 characters",
+    ],
     [
       { OLLAMA_HOST: "ftp://x" },
       'ollama-exporter: Cannot parse OLLAMA_HOST "ftp://x": scheme "ftp" is not http or https',

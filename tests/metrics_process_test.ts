@@ -46,8 +46,8 @@ Deno.test("process metrics are present and plausible (run with --allow-all: /pro
 });
 
 Deno.test({
-  name: "without /proc access the fd metrics are left out silently",
-  permissions: { read: ["/proc/self"], env: true, sys: true },
+  name: "without --allow-all the fd metrics are left out silently, even with /proc readable",
+  permissions: { read: ["/proc", "/proc/self", "/dev/fd"], env: true, sys: true },
   fn: async () => {
     const errors: string[] = [];
     const registry = new Registry({ onCollectError: (name) => errors.push(name) });

@@ -64,11 +64,11 @@ Deno.test("non-streaming /api/generate: identical answer, exact metrics", async 
     assert.equal(v("ollama_eval_duration_seconds_sum", { model: MODEL }), m.eval_duration / 1e9);
     assert.equal(
       v("ollama_tokens_per_second_sum", { model: MODEL }),
-      m.eval_count / (m.eval_duration / 1e9),
+      m.eval_count * 1e9 / m.eval_duration,
     );
     assert.equal(
       v("ollama_prompt_tokens_per_second_sum", { model: MODEL }),
-      m.prompt_eval_count / (m.prompt_eval_duration / 1e9),
+      m.prompt_eval_count * 1e9 / m.prompt_eval_duration,
     );
     assert.equal(v("ollama_response_seconds_count", labels), 1);
     assert.equal(v("ollama_time_to_first_token_seconds_count", labels), undefined);

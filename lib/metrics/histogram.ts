@@ -29,6 +29,13 @@ export interface HistogramChild {
 export interface HistogramOptions extends MetricFamilyOptions {
   /** Finite, strictly increasing upper bounds; `+Inf` is implicit and must not be listed. */
   buckets: readonly number[];
+  /**
+   * Keeps `_sum` exact: each observation is added to the sum as the nearest whole number of
+   * `1 / sumScale` units, counted in integers, so that the sum carries no floating-point noise
+   * (`1e9` for seconds known to the nanosecond: `0.002104237`, not `0.002104237000000012`). A
+   * positive safe integer; without it observations are summed as floating-point numbers.
+   */
+  sumScale?: number;
   /** Called at every scrape before the histogram is encoded. */
   collect?: (histogram: Histogram) => void | Promise<void>;
 }
@@ -39,11 +46,21 @@ class HistogramSeries implements HistogramChild, ResettableSeries {
   readonly value = 0;
   readonly #bounds: readonly number[];
   readonly #counts: number[];
+  /** `0`: `#sum` is a float sum; else the sum is `#whole + #units / #scale`, both integers. */
+  readonly #scale: number;
   #sum = 0;
+  #whole = 0;
+  #units = 0;
   #count = 0;
 
-  constructor(bounds: readonly number[], labelValues: readonly string[], labelText: string) {
+  constructor(
+    bounds: readonly number[],
+    scale: number,
+    labelValues: readonly string[],
+    labelText: string,
+  ) {
     this.#bounds = bounds;
+    this.#scale = scale;
     this.labelValues = labelValues;
     this.labelText = labelText;
     this.#counts = [];
@@ -55,7 +72,13 @@ class HistogramSeries implements HistogramChild, ResettableSeries {
   }
 
   get sum(): number {
-    return this.#sum;
+    const scale = this.#scale;
+    if (scale === 0) return this.#sum;
+    // One division of two exact integers: the nearest double to the exact sum, which prints as
+    // the short decimal it is. Past 2^53 units the integers no longer fit; the sum is then large
+    // enough that a double holds it to the nanosecond-scale digits anyway.
+    const units = this.#whole * scale + this.#units;
+    return Number.isSafeInteger(units) ? units / scale : this.#whole + this.#units / scale;
   }
 
   get count(): number {
@@ -75,13 +98,27 @@ class HistogramSeries implements HistogramChild, ResettableSeries {
     }
     const counts = this.#counts;
     counts[low] = (counts[low] as number) + 1;
-    this.#sum += value;
+    const scale = this.#scale;
+    if (scale === 0) this.#sum += value;
+    else {
+      // Every whole `scale` units (a whole second, at 1e9) moves from #units to #whole, so that
+      // both stay exact integers: #units below `scale`, #whole far below 2^53.
+      let units = this.#units + Math.round(value * scale);
+      if (units >= scale || units <= -scale) {
+        const whole = Math.trunc(units / scale);
+        this.#whole += whole;
+        units -= whole * scale;
+      }
+      this.#units = units;
+    }
     this.#count++;
   }
 
   reset(): void {
     this.#counts.fill(0);
     this.#sum = 0;
+    this.#whole = 0;
+    this.#units = 0;
     this.#count = 0;
   }
 }
@@ -108,21 +145,26 @@ class HistogramSeries implements HistogramChild, ResettableSeries {
 export class Histogram extends MetricFamily<HistogramSeries> {
   /** The finite upper bounds, frozen. */
   readonly buckets: readonly number[];
+  /** The `sumScale` option, `0` when the sum is a floating-point sum. */
+  readonly sumScale: number;
   readonly #collect: ((histogram: Histogram) => void | Promise<void>) | undefined;
 
   /**
    * @throws {TypeError} when a name is invalid, the name ends in a reserved suffix, `le` is a
-   *   label name, the help text is empty, or the buckets are empty, not finite or not strictly
-   *   increasing.
+   *   label name, the help text is empty, the buckets are empty, not finite or not strictly
+   *   increasing, or `sumScale` is not a positive safe integer.
    */
   constructor(options: HistogramOptions) {
     checkSuffixes(options.name, "histogram");
     const bounds = checkBuckets(options.name, options.buckets);
+    const scale = checkSumScale(options.name, options.sumScale);
     super(options, {
       type: "histogram",
-      createChild: (labelValues, labelText) => new HistogramSeries(bounds, labelValues, labelText),
+      createChild: (labelValues, labelText) =>
+        new HistogramSeries(bounds, scale, labelValues, labelText),
     });
     this.buckets = bounds;
+    this.sumScale = scale;
     this.#collect = options.collect;
   }
 
@@ -159,6 +201,17 @@ export class Histogram extends MetricFamily<HistogramSeries> {
   protected collectCallback(): void | Promise<void> {
     return this.#collect?.(this);
   }
+}
+
+function checkSumScale(name: string, scale: number | undefined): number {
+  if (scale === undefined) return 0;
+  if (!Number.isSafeInteger(scale) || scale < 1) {
+    throw new TypeError(
+      `Cannot register histogram "${name}": sumScale is ${String(scale)}; it must be a ` +
+        "positive safe integer (1e9 for seconds known to the nanosecond)",
+    );
+  }
+  return scale;
 }
 
 function checkBuckets(name: string, buckets: readonly number[]): readonly number[] {

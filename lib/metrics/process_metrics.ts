@@ -17,9 +17,13 @@ const LIMITS_FILE = "/proc/self/limits";
  * (`Deno.memoryUsage()`), and, when `/proc/self` can be read, `process_open_fds` and
  * `process_max_fds`.
  *
- * Deno 2 lets only `--allow-all` read anything under `/proc` (even `--allow-read=/proc/self` is
- * refused with `NotCapable`), so the two fd metrics are left out silently when a probe at
- * registration fails; if reading fails later, they keep their last values.
+ * The two fd gauges need `--allow-all` on Linux: Deno 2 treats every path under `/proc`, `/dev`
+ * and `/sys` as a special file that only `--allow-all` may open, list or stat, whatever
+ * `--allow-read` grants (`/proc/self/fd`, `/proc/<pid>/fd`, `/proc/thread-self/fd`, `/dev/fd` and
+ * `/proc/self/limits` alike, even with plain `--allow-read`), and it has no other API for the
+ * number of open descriptors or their limit. So they are left out silently when a probe at
+ * registration fails, as under `deno task start`; if reading fails later, they keep their last
+ * values. The other gauges need no permission.
  *
  * @throws {Error} when one of these names is already registered.
  */

@@ -166,7 +166,8 @@ export class RequestObservation {
 
   #recordStats(model: string, client: string[], stats: GenerationStats): void {
     const metrics = this.#sinks.metrics;
-    // Dividing by an exact power of ten keeps `_sum` equal to Ollama's number in seconds.
+    // Ollama's durations are whole nanoseconds; the duration histograms sum them in whole
+    // nanoseconds too (their `sumScale`), so `_sum` is the exact total in seconds.
     const ns = 1e9;
     if (stats.totalDurationNs !== undefined) {
       metrics.totalDuration.labels(model).observe(stats.totalDurationNs / ns);
@@ -189,14 +190,15 @@ export class RequestObservation {
     if (stats.outputTokens !== undefined) {
       metrics.tokensGenerated.labels(model, ...client).inc(stats.outputTokens);
     }
+    // Speeds in one division of integers: 9 tokens in 9 ms is 1000, not 1000.0000000000001.
     if (stats.outputTokens && stats.evalDurationNs) {
       metrics.tokensPerSecond.labels(model).observe(
-        stats.outputTokens / (stats.evalDurationNs / ns),
+        stats.outputTokens * ns / stats.evalDurationNs,
       );
     }
     if (stats.promptTokens && stats.promptEvalDurationNs) {
       metrics.promptTokensPerSecond.labels(model).observe(
-        stats.promptTokens / (stats.promptEvalDurationNs / ns),
+        stats.promptTokens * ns / stats.promptEvalDurationNs,
       );
     }
   }

@@ -18,18 +18,27 @@ export interface AuthGuardOptions {
   readonly onAccepted?: (request: Request, name: string) => void;
   /** Called for each rejected request. */
   readonly onRejected?: (request: Request, url: URL) => void;
+  /**
+   * The error messages: `missing` when the request has no `Authorization` header, `invalid` when
+   * its key is not accepted. By default they speak of an API key; `/metrics` names its token.
+   */
+  readonly messages?: { readonly missing: string; readonly invalid: string };
 }
+
+const API_KEY_MESSAGES = {
+  missing: "unauthorized: send an API key as Authorization: Bearer <key>",
+  invalid: "unauthorized: the API key is not valid",
+};
 
 /** Returns `route` guarded by `options.keys`. */
 export function authGuard(route: RouteHandler, options: AuthGuardOptions): RouteHandler {
+  const messages = options.messages ?? API_KEY_MESSAGES;
   return (request, context) => {
     const name = options.keys.identify(request.headers.get("authorization"));
     if (name === null) {
       options.onRejected?.(request, context.url);
       const shape: ErrorShape = context.url.pathname.startsWith("/v1/") ? "openai" : "ollama";
-      const message = request.headers.has("authorization")
-        ? "unauthorized: the API key is not valid"
-        : "unauthorized: send an API key as Authorization: Bearer <key>";
+      const message = request.headers.has("authorization") ? messages.invalid : messages.missing;
       return new Response(
         errorBody(message, { shape, type: "invalid_request_error", code: "invalid_api_key" }) +
           "\n",
