@@ -13,7 +13,11 @@ export class ClientLabels {
   #seen = new Set<string>();
   #max: number;
 
-  /** @param options `max` caps the distinct values. */
+  /**
+   * Creates an empty set of client labels.
+   *
+   * @param options `max` caps the distinct values.
+   */
   constructor(options: { max: number }) {
     this.#max = options.max;
   }

@@ -56,11 +56,16 @@ export interface Config {
 }
 
 /** One setting: its environment variable, its flag, its default, and how it is parsed. */
-interface Setting<T> {
+export interface Setting<T> {
+  /** The environment variable, e.g. `OLLAMA_HOST`. */
   readonly env: string;
+  /** The command-line flag without its leading `--`, e.g. `ollama-host`. */
   readonly flag: string;
+  /** The text used when neither flag nor variable is set; `""` when there is no default. */
   readonly fallback: string;
+  /** Turns the text into the value; throws an `Error` whose message says what is wrong. */
   readonly parse: (text: string) => T;
+  /** One line for `--help` and the README. */
   readonly doc: string;
 }
 

@@ -129,22 +129,48 @@ export const PROMPT_SPEED_BUCKETS: readonly number[] = [
 
 /** The families the proxy records into. */
 export interface ExporterMetrics {
+  /** `ollama_requests_total` {model, endpoint, code[, client]}: proxied requests, on completion. */
   readonly requests: Counter;
+  /** `ollama_request_errors_total` {model, endpoint, reason}: failed proxied requests. */
   readonly requestErrors: Counter;
+  /** `ollama_requests_in_flight` {model, endpoint}: requests being proxied now. */
   readonly inFlight: Gauge;
+  /** `ollama_response_seconds` {model, endpoint}: from request to last byte sent, in seconds. */
   readonly responseSeconds: Histogram;
+  /**
+   * `ollama_time_to_first_token_seconds` {model, endpoint}: streaming request received to first
+   * output chunk, in seconds.
+   */
   readonly firstTokenSeconds: Histogram;
+  /**
+   * `ollama_time_per_output_token_seconds` {model, endpoint}: mean gap between output chunks of
+   * one stream, in seconds.
+   */
   readonly timePerOutputToken: Histogram;
+  /** `ollama_total_duration_seconds` {model}: Ollama's `total_duration`, in seconds. */
   readonly totalDuration: Histogram;
+  /** `ollama_load_duration_seconds` {model}: Ollama's `load_duration` (model load), in seconds. */
   readonly loadDuration: Histogram;
+  /** `ollama_prompt_eval_duration_seconds` {model}: Ollama's `prompt_eval_duration`, in seconds. */
   readonly promptEvalDuration: Histogram;
+  /** `ollama_eval_duration_seconds` {model}: Ollama's `eval_duration` (generation), in seconds. */
   readonly evalDuration: Histogram;
+  /** `ollama_tokens_processed_total` {model[, client]}: prompt tokens processed. */
   readonly tokensProcessed: Counter;
+  /** `ollama_tokens_generated_total` {model[, client]}: output tokens generated. */
   readonly tokensGenerated: Counter;
+  /** `ollama_tokens_per_second` {model}: generation speed, `eval_count / eval_duration`. */
   readonly tokensPerSecond: Histogram;
+  /**
+   * `ollama_prompt_tokens_per_second` {model}: prompt speed,
+   * `prompt_eval_count / prompt_eval_duration`.
+   */
   readonly promptTokensPerSecond: Histogram;
+  /** `ollama_up`: 1 when the last `GET /api/version` check succeeded, else 0. */
   readonly up: Gauge;
+  /** `ollama_model_load_requests_total` {model, action}: requests that only (un)loaded a model. */
   readonly loadRequests: Counter;
+  /** `ollama_unauthorized_requests_total` {endpoint}: 401s for lack of a valid API key. */
   readonly unauthorized: Counter;
 }
 

@@ -73,7 +73,12 @@ export class Logger {
   #sink: LogSink;
   #json: boolean;
 
-  /** @param level the lowest level written. @param options the sink and the format. */
+  /**
+   * Creates a logger writing `text` lines to stderr unless `options` say otherwise.
+   *
+   * @param level the lowest level written.
+   * @param options the sink and the format.
+   */
   constructor(level: LevelName = "INFO", options: LoggerOptions = {}) {
     this.#level = LEVELS[level];
     this.#sink = options.sink ?? stderrSink;

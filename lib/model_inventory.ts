@@ -45,6 +45,8 @@ export class ModelInventory {
   #context: Gauge;
 
   /**
+   * Registers the inventory gauges in `registry`; they stay absent until `/api/ps` answers.
+   *
    * @param upstream the Ollama connection.
    * @param options `registry` to register in, `models` (label admission), `logger`,
    * `timeoutMs` for the `/api/ps` call (default 1000) and `cacheMs` (default 2000).

@@ -17,7 +17,11 @@ export class ModelLabels {
   #admitted = new Set<string>();
   #max: number;
 
-  /** @param options `max` caps how many names are admitted. */
+  /**
+   * Creates an empty set; no name is admitted yet.
+   *
+   * @param options `max` caps how many names are admitted.
+   */
   constructor(options: { max: number }) {
     this.#max = options.max;
   }

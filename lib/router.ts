@@ -9,8 +9,11 @@ import type { RouteContext, RouteHandler } from "./routes/route.ts";
 
 /** One row of the table. */
 export interface RouteEntry {
+  /** The exact URL pathname, e.g. `/metrics`; query strings are not part of it. */
   readonly path: string;
+  /** The HTTP methods this row answers, e.g. `["GET", "HEAD"]`. */
   readonly methods: readonly string[];
+  /** Handles a request whose path and method match. */
   readonly handler: RouteHandler;
 }
 
@@ -19,7 +22,12 @@ export class Router {
   #routes = new Map<string, RouteEntry[]>();
   #fallback: RouteHandler;
 
-  /** @param routes the table. @param options `fallback` handles what matches no row. */
+  /**
+   * Builds the lookup table; rows for the same path are tried in order.
+   *
+   * @param routes the table.
+   * @param options `fallback` handles what matches no row.
+   */
   constructor(routes: readonly RouteEntry[], options: { fallback: RouteHandler }) {
     for (const route of routes) {
       const list = this.#routes.get(route.path) ?? [];

@@ -28,6 +28,8 @@ export class UpstreamMonitor {
   #info: Gauge;
 
   /**
+   * Registers the `ollama_info` gauge; no check runs until {@linkcode check} or {@linkcode start}.
+   *
    * @param upstream the Ollama connection.
    * @param options where to record (`registry`, `up` gauge), `models` to admit, the `logger`,
    * and `timeoutMs` for each check.

@@ -110,6 +110,8 @@ export class Http1Client {
   #forget = (connection: UpstreamConnection) => this.#drop(connection);
 
   /**
+   * Creates a client for `origin`; no connection is opened until the first request.
+   *
    * @param origin `http:` or `https:` origin of the server.
    * @param options `maxIdle` bounds the connections kept open between requests (default 64);
    * `timeouts` sets the time limits (none by default).

@@ -18,10 +18,13 @@ export type BodyFraming =
 
 /** A parsed response head. */
 export interface ResponseHead {
+  /** The status code, e.g. 200. */
   readonly status: number;
+  /** The reason phrase after the status code; may be `""`. */
   readonly statusText: string;
   /** Header fields in order, names lower-cased. */
   readonly headers: HeaderPairs;
+  /** How the body that follows is delimited. */
   readonly framing: BodyFraming;
   /** Whether the connection may carry another request once the body has been read. */
   readonly keepAlive: boolean;
@@ -70,7 +73,11 @@ export function findHeadEnd(bytes: Uint8Array): number {
 
 /** Thrown when what came back is not an HTTP/1.x response. */
 export class MalformedResponseError extends Error {
-  /** @param message what was wrong. */
+  /**
+   * Creates the error; the message is prefixed with "Cannot parse Ollama's response: ".
+   *
+   * @param message what was wrong.
+   */
   constructor(message: string) {
     super(`Cannot parse Ollama's response: ${message}`);
     this.name = "MalformedResponseError";

@@ -12,7 +12,11 @@ export class Http1TimeoutError extends Error {
   /** Which limit ran out: opening the connection, the response head, or a pause in the body. */
   readonly phase: TimeoutPhase;
 
-  /** @param phase which limit; `options.ms` the limit in milliseconds. */
+  /**
+   * Creates the error; its message gives the limit in seconds.
+   *
+   * @param phase which limit; `options.ms` the limit in milliseconds.
+   */
   constructor(phase: TimeoutPhase, options: { ms: number }) {
     const what = phase === "connect"
       ? "no connection"

@@ -18,8 +18,11 @@ import { Http1TimeoutError, type TimeoutPhase } from "./http1_timeout_error.ts";
 
 /** Where the connections go. */
 export interface ConnectionTarget {
+  /** The host name or IP address to connect to (IPv6 without brackets). */
   readonly hostname: string;
+  /** The TCP port. */
   readonly port: number;
+  /** Whether to connect with TLS (`https:`) rather than plain TCP. */
   readonly tls: boolean;
 }
 

@@ -24,7 +24,11 @@ const Chunked = { Size: 0, Data: 1, DataEnd: 2, Trailers: 3, Done: 4 } as const;
 
 /** Thrown when a response body cannot be read to its end. */
 export class BodyReadError extends Error {
-  /** @param message what went wrong; `options.cause` the underlying error. */
+  /**
+   * Creates the error; the message is prefixed with "Cannot read Ollama's answer: ".
+   *
+   * @param message what went wrong; `options.cause` the underlying error.
+   */
   constructor(message: string, options?: { cause: unknown }) {
     super(`Cannot read Ollama's answer: ${message}`, options);
     this.name = "BodyReadError";
@@ -60,6 +64,8 @@ export class UpstreamResponse {
   };
 
   /**
+   * Wraps a parsed head; the body is read from `connection` on demand.
+   *
    * @param connection where the body is; `head` the parsed head; `options.release` takes the
    * connection back once the body has been read whole and the connection may be reused;
    * `reusable: false` when the request was not written whole (the connection is closed at the

@@ -83,10 +83,12 @@ class CounterSeries implements CounterChild, ResettableSeries {
  * requests.labels("llama3.2", "/api/chat").inc();
  * ```
  */
-export class Counter extends MetricFamily<CounterSeries> {
+export class Counter extends MetricFamily<CounterChild & ResettableSeries> {
   readonly #collect: ((counter: Counter) => void | Promise<void>) | undefined;
 
   /**
+   * Creates the counter; its children start at 0.
+   *
    * @throws {TypeError} when the name or a label name is invalid, the name does not end in
    *   `_total`, or the help text is empty.
    */

@@ -69,10 +69,12 @@ class GaugeSeries implements GaugeChild, ResettableSeries {
  * loaded.set(2);
  * ```
  */
-export class Gauge extends MetricFamily<GaugeSeries> {
+export class Gauge extends MetricFamily<GaugeChild & ResettableSeries> {
   readonly #collect: ((gauge: Gauge) => void | Promise<void>) | undefined;
 
   /**
+   * Creates the gauge; its children start at 0.
+   *
    * @throws {TypeError} when the name or a label name is invalid, the name ends in a reserved
    *   suffix, or the help text is empty.
    */

@@ -142,7 +142,7 @@ class HistogramSeries implements HistogramChild, ResettableSeries {
  * duration.labels("llama3.2").observe(0.42);
  * ```
  */
-export class Histogram extends MetricFamily<HistogramSeries> {
+export class Histogram extends MetricFamily<HistogramChild & ResettableSeries> {
   /** The finite upper bounds, frozen. */
   readonly buckets: readonly number[];
   /** The `sumScale` option, `0` when the sum is a floating-point sum. */
@@ -150,6 +150,8 @@ export class Histogram extends MetricFamily<HistogramSeries> {
   readonly #collect: ((histogram: Histogram) => void | Promise<void>) | undefined;
 
   /**
+   * Creates the histogram; its children start with no observations.
+   *
    * @throws {TypeError} when a name is invalid, the name ends in a reserved suffix, `le` is a
    *   label name, the help text is empty, the buckets are empty, not finite or not strictly
    *   increasing, or `sumScale` is not a positive safe integer.

@@ -115,6 +115,8 @@ export abstract class MetricFamily<C extends ResettableSeries> {
   exported = true;
 
   /**
+   * Validates the names and help text; a family without labels gets its one child at once.
+   *
    * @param options The user's name, help and label names.
    * @param init What the subclass adds: the type and a child factory.
    */

@@ -54,6 +54,8 @@ export class Registry {
   #running: Promise<FamilySnapshot[]> | undefined;
 
   /**
+   * Creates an empty registry.
+   *
    * @throws {RangeError} when `collectTimeoutMs` is not a positive number.
    */
   constructor(options: RegistryOptions = {}) {

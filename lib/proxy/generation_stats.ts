@@ -12,12 +12,19 @@
 
 /** Token counts and Ollama's own durations (nanoseconds) for one request; absent when not sent. */
 export interface GenerationStats {
+  /** Ollama's `done_reason`, e.g. `stop`, `length`, `load` or `unload`. */
   doneReason?: string;
+  /** Prompt tokens: Ollama's `prompt_eval_count`, OpenAI's `prompt_tokens`. */
   promptTokens?: number;
+  /** Generated tokens: Ollama's `eval_count`, OpenAI's `completion_tokens`. */
   outputTokens?: number;
+  /** Ollama's `total_duration`: all time spent on the request, in nanoseconds. */
   totalDurationNs?: number;
+  /** Ollama's `load_duration`: time spent loading the model, in nanoseconds. */
   loadDurationNs?: number;
+  /** Ollama's `prompt_eval_duration`: time spent evaluating the prompt, in nanoseconds. */
   promptEvalDurationNs?: number;
+  /** Ollama's `eval_duration`: time spent generating the output, in nanoseconds. */
   evalDurationNs?: number;
   /** The first field whose value is not a non-negative safe integer; the stats are unusable. */
   invalid?: string;

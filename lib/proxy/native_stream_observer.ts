@@ -32,6 +32,8 @@ export class NativeStreamObserver implements BodyObserver {
   #streaming: boolean;
 
   /**
+   * Creates an observer for one response body.
+   *
    * @param observation the request's record.
    * @param options `status` sent to the client; `streaming` when the body is NDJSON (chunks carry
    * output and time to first token is measured), otherwise the body is one final object.
@@ -46,13 +48,19 @@ export class NativeStreamObserver implements BodyObserver {
     this.#splitter = new ByteLineSplitter((line, info) => this.#line(line, info.truncated));
   }
 
-  /** @inheritdoc */
+  /**
+   * Reads the lines `bytes` completes: intermediate chunks count as output, the final one gives
+   * the stats. `now` is `performance.now()`, in milliseconds.
+   */
   chunk(bytes: Uint8Array, now: number): void {
     this.#now = now;
     this.#splitter.push(bytes);
   }
 
-  /** @inheritdoc */
+  /**
+   * Reads the last line and finishes the record; a 200 body without a final chunk is recorded as
+   * a `stream_error`.
+   */
   end(now: number): void {
     this.#now = now;
     this.#splitter.flush();
@@ -60,7 +68,9 @@ export class NativeStreamObserver implements BodyObserver {
     this.#observation.finish(this.#status, now);
   }
 
-  /** @inheritdoc */
+  /**
+   * Records `client_disconnect`, or why reading from Ollama failed, and finishes the record.
+   */
   abort(reason: unknown, now: number, options: { byClient: boolean }): void {
     this.#observation.fail(options.byClient ? "client_disconnect" : bodyFailureReason(reason));
     this.#observation.finish(this.#status, now);

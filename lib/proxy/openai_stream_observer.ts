@@ -43,6 +43,8 @@ export class OpenAiStreamObserver implements BodyObserver {
   #dropBlank = false;
 
   /**
+   * Creates an observer for one response body.
+   *
    * @param observation the request's record.
    * @param options `status` sent to the client; `streaming` for an SSE body; `stripUsage` when
    * the proxy injected `include_usage` and must remove what it added.
@@ -62,7 +64,11 @@ export class OpenAiStreamObserver implements BodyObserver {
     });
   }
 
-  /** @inheritdoc */
+  /**
+   * Reads the lines `bytes` completes (output chunks, usage, errors); when stripping usage,
+   * returns the bytes to send instead if any were held back or removed. `now` is
+   * `performance.now()`, in milliseconds.
+   */
   chunk(bytes: Uint8Array, now: number): Uint8Array | void {
     this.#now = now;
     // The chunk can go on as it is when nothing was held back before or after it and every line
@@ -74,7 +80,10 @@ export class OpenAiStreamObserver implements BodyObserver {
     if (this.#out && !this.#unchanged) return concatBytes(this.#out);
   }
 
-  /** @inheritdoc */
+  /**
+   * Reads the last line and finishes the record; a 200 stream without `data: [DONE]` is recorded
+   * as a `stream_error`. When stripping usage, returns the bytes still to send.
+   */
   end(now: number): Uint8Array | void {
     this.#now = now;
     this.#out = this.#stripUsage ? [] : null;
@@ -86,7 +95,9 @@ export class OpenAiStreamObserver implements BodyObserver {
     if (this.#out) return concatBytes(this.#out);
   }
 
-  /** @inheritdoc */
+  /**
+   * Records `client_disconnect`, or why reading from Ollama failed, and finishes the record.
+   */
   abort(reason: unknown, now: number, options: { byClient: boolean }): void {
     this.#observation.fail(options.byClient ? "client_disconnect" : bodyFailureReason(reason));
     this.#observation.finish(this.#status, now);

@@ -15,21 +15,27 @@ export class PassThroughObserver implements BodyObserver {
   #observation: RequestObservation;
   #status: number;
 
-  /** @param observation the request's record; `options.status` the status sent to the client. */
+  /**
+   * Creates an observer for one response body.
+   *
+   * @param observation the request's record; `options.status` the status sent to the client.
+   */
   constructor(observation: RequestObservation, options: { status: number }) {
     this.#observation = observation;
     this.#status = options.status;
   }
 
-  /** @inheritdoc */
+  /** Does nothing: the body is not read. */
   chunk(): void {}
 
-  /** @inheritdoc */
+  /** Finishes the record with the status sent; `now` is `performance.now()`, in milliseconds. */
   end(now: number): void {
     this.#observation.finish(this.#status, now);
   }
 
-  /** @inheritdoc */
+  /**
+   * Records `client_disconnect`, or why reading from Ollama failed, and finishes the record.
+   */
   abort(reason: unknown, now: number, options: { byClient: boolean }): void {
     this.#observation.fail(options.byClient ? "client_disconnect" : bodyFailureReason(reason));
     this.#observation.finish(this.#status, now);

@@ -9,7 +9,9 @@ import type { ObservationSinks } from "./request_observation.ts";
 
 /** The dependencies of the proxy routes. */
 export interface ProxyContext {
+  /** The connection to Ollama that requests are forwarded to. */
   readonly upstream: Upstream;
+  /** Where each request's metrics and log line go. */
   readonly sinks: ObservationSinks;
   /** Limits and switches of the exchange. */
   readonly limits: ProxyLimits;

@@ -24,7 +24,9 @@ export type ErrorReason =
 
 /** What a request is, as far as the metrics are concerned. */
 export interface RequestInfo {
+  /** The HTTP method, for the log line. */
   readonly method: string;
+  /** The URL pathname, for the log line. */
   readonly path: string;
   /** The `endpoint` label. */
   readonly endpoint: string;
@@ -43,8 +45,11 @@ export interface RequestInfo {
 
 /** Where a request's numbers go. */
 export interface ObservationSinks {
+  /** The families the request is recorded into. */
   readonly metrics: ExporterMetrics;
+  /** Turns model names into bounded `model` label values, and admits them on success. */
   readonly models: ModelLabels;
+  /** Where the `proxied` line is written (at INFO). */
   readonly logger: Logger;
   /** Whether the request and token counters carry a `client` label. */
   readonly clientLabel: boolean;

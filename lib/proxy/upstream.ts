@@ -13,7 +13,12 @@ import { errorDetail } from "../error_detail.ts";
 
 /** Thrown when Ollama cannot be reached: the proxy answers 502. */
 export class UpstreamUnreachableError extends Error {
-  /** @param base Ollama's address. @param options `cause` is the network error. */
+  /**
+   * Creates the error; its message names Ollama's address and the network error.
+   *
+   * @param base Ollama's address.
+   * @param options `cause` is the network error.
+   */
   constructor(base: string, options: { cause: unknown }) {
     const detail = errorDetail(options.cause);
     super(`Cannot reach Ollama at ${base}: ${detail}`, options);
@@ -30,6 +35,8 @@ export class Upstream {
   #client: Http1Client;
 
   /**
+   * Creates the connection; no request is sent until one is asked for.
+   *
    * @param url Ollama's base URL.
    * @param options `fetch` replaces the global one for health checks and inventory (tests);
    * `dropHeaders` (lower-case) are not forwarded (the exporter's own `authorization` when it

@@ -31,6 +31,8 @@ export class ByteLineSplitter {
   #ending: number;
 
   /**
+   * Creates a splitter with no pending line.
+   *
    * @param onLine called for every complete line.
    * @param options `maxLineBytes` bounds what is kept of one line (default 1 MiB; `Infinity`
    * keeps every byte); `keepLineEnding` hands lines over with their line ending.

@@ -93,6 +93,8 @@ export class JsonFieldScanner {
   #values = new Map<string, Captured>();
 
   /**
+   * Creates a scanner positioned before the start of the object.
+   *
    * @param keys the top-level keys whose values are wanted (matched ASCII case-insensitively).
    * @param options `maxValueBytes` caps each captured value (default 4 KiB); a longer value is
    * skipped and reads as unknown.

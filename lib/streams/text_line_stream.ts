@@ -16,7 +16,11 @@ export interface TextLineStreamOptions {
 export class TextLineStream extends TransformStream<string, string> {
   #rest = "";
 
-  /** @param options `allowCR` splits on a lone carriage return too. */
+  /**
+   * Creates the stream; by default lines end at `\n` or `\r\n` only.
+   *
+   * @param options `allowCR` splits on a lone carriage return too.
+   */
   constructor(options: TextLineStreamOptions = {}) {
     const allowCR = options.allowCR ?? false;
     super({
