@@ -284,8 +284,11 @@ export async function runEndurance(options: EnduranceOptions): Promise<Endurance
     const inFlightAfter = sumSamples(metrics, "ollama_requests_in_flight");
     const windowSeconds = Math.min(60, options.seconds / 3);
     const lastSample = samples[samples.length - 1]?.t_s ?? elapsed;
-    const first = windowOf(samples, 0, windowSeconds);
-    const last = windowOf(samples, lastSample - windowSeconds, lastSample);
+    // Each window holds at least one sample, however short the run (a smoke run samples every
+    // second for a few seconds: its first sample may come just after the first window's end).
+    const firstSample = samples[0]?.t_s ?? 0;
+    const first = windowOf(samples, 0, Math.max(windowSeconds, firstSample));
+    const last = windowOf(samples, Math.min(lastSample - windowSeconds, lastSample), lastSample);
     options.log(
       `  ${requests} requests in ${elapsed.toFixed(0)} s (${unexpected} unexpected); RSS ` +
         `${first.rss_kib} → ${last.rss_kib} KiB, fds ${first.fds} → ${last.fds}, ` +
