@@ -202,7 +202,20 @@ export class Exporter implements Readiness {
   /** The `Deno.serve` handler. */
   readonly handler = (request: Request): Promise<Response> => {
     const start = performance.now();
-    const context = { url: new URL(request.url), start };
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch {
+      // Deno builds the URL from the Host header; a Host such as `::1` or `:80` makes none.
+      return Promise.resolve(
+        new Response(
+          JSON.stringify({ error: "bad request: the Host header is not a host or host:port" }) +
+            "\n",
+          { status: 400, headers: { "content-type": "application/json; charset=utf-8" } },
+        ),
+      );
+    }
+    const context = { url, start };
     return Promise.resolve(this.#route(request, context)).catch((error) => {
       this.#logger.error("Cannot handle the request", {
         path: context.url.pathname,

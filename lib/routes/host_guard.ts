@@ -110,13 +110,15 @@ export function hostAllowed(host: string): boolean {
 
 /**
  * The host part of a `Host` header, lower-cased, without its port and without the brackets of an
- * IPv6 literal (`[::1]:8000` → `::1`, `Example.com:80` → `example.com`).
+ * IPv6 literal (`[::1]:8000` → `::1`, `Example.com:80` → `example.com`; `[::1]` stays `[::1]`).
  */
 export function hostName(header: string): string {
   const host = header.trim().toLowerCase();
   if (host.startsWith("[")) {
+    // Only `[ip]:port` splits (Go's SplitHostPort); a bracketed address without a port stays
+    // whole, brackets and all, and so is no IP address: Ollama refuses `[::1]`, and so does this.
     const end = host.indexOf("]");
-    return end === -1 ? host : host.slice(1, end);
+    return end !== -1 && host[end + 1] === ":" ? host.slice(1, end) : host;
   }
   const colon = host.indexOf(":");
   // One colon: name:port. More: a bare IPv6 literal, as Go's SplitHostPort leaves it.
