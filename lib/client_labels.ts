@@ -6,6 +6,7 @@
  * @module
  */
 
+import { cutText } from "./cut_text.ts";
 import { OTHER_MODEL } from "./model_labels.ts";
 
 /** Assigns bounded `client` label values. */
@@ -25,10 +26,7 @@ export class ClientLabels {
   /** The label value for a client name (`""` for none). Names are cut to 64 characters. */
   label(name: string | null): string {
     if (name === null) return "";
-    let value = name.trim().slice(0, 64);
-    // Never end on half of a surrogate pair (an emoji cut in two).
-    const last = value.charCodeAt(value.length - 1);
-    if (last >= 0xd800 && last <= 0xdbff) value = value.slice(0, -1);
+    const value = cutText(name.trim(), 64);
     if (value === "") return "";
     if (this.#seen.has(value)) return value;
     if (this.#seen.size >= this.#max) return OTHER_MODEL;

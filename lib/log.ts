@@ -11,6 +11,8 @@
  * @module
  */
 
+import { cutText } from "./cut_text.ts";
+
 /** The level names, lowest first, as `@std/log` spells them. */
 export type LevelName = "DEBUG" | "INFO" | "WARN" | "ERROR";
 
@@ -44,10 +46,8 @@ export const MAX_FIELD_LENGTH = 200;
  */
 export function truncateField(text: string): string {
   if (text.length <= MAX_FIELD_LENGTH) return text;
-  let end = MAX_FIELD_LENGTH;
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${text.slice(0, end)}…(${text.length - end} more)`;
+  const kept = cutText(text, MAX_FIELD_LENGTH);
+  return `${kept}…(${text.length - kept.length} more)`;
 }
 
 /** Quotes a field value unless it is made of plain characters only; long values are cut. */

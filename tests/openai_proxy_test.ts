@@ -367,6 +367,15 @@ Deno.test("API keys: 401 in each API's shape; the key's name is the client; keys
         code: "invalid_api_key",
       },
     });
+    const messages = await post(h.url, "/v1/messages", chatRequest());
+    assert.equal(messages.status, 401);
+    assert.deepEqual(JSON.parse(messages.text), {
+      type: "error",
+      error: {
+        type: "authentication_error",
+        message: "unauthorized: send an API key as Authorization: Bearer <key>",
+      },
+    });
     const tags = await fetch(`${h.url}/api/tags`);
     assert.equal(tags.status, 401);
     await tags.body?.cancel();

@@ -147,11 +147,11 @@ export class UpstreamConnection {
    * Arms the deadline: the connection is closed when `ms` (0: no limit) pass before
    * {@linkcode disarm}, and what was pending fails with a timeout of `phase`.
    */
-  arm(phase: TimeoutPhase, ms: number, now: number = performance.now()): void {
+  arm(phase: TimeoutPhase, ms: number): void {
     if (ms <= 0) return;
     this.#phase = phase;
     this.#limitMs = ms;
-    this.#deadline = now + ms;
+    this.#deadline = performance.now() + ms;
   }
 
   /** Clears the deadline. */

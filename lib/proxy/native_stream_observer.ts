@@ -12,7 +12,6 @@ import { endsWith } from "../streams/byte_match.ts";
 import type { BodyObserver } from "../streams/tap_body.ts";
 import { statsFromOllama, statsFromTail } from "./generation_stats.ts";
 import type { RequestObservation } from "./request_observation.ts";
-import { bodyFailureReason } from "./upstream_failure.ts";
 
 /** Decodes whole lines only (no streaming state), so one decoder serves every stream. */
 const decoder = new TextDecoder();
@@ -72,8 +71,7 @@ export class NativeStreamObserver implements BodyObserver {
    * Records `client_disconnect`, or why reading from Ollama failed, and finishes the record.
    */
   abort(reason: unknown, now: number, options: { byClient: boolean }): void {
-    this.#observation.fail(options.byClient ? "client_disconnect" : bodyFailureReason(reason));
-    this.#observation.finish(this.#status, now);
+    this.#observation.abort(reason, { byClient: options.byClient, code: this.#status, now });
   }
 
   #line(line: Uint8Array, truncated: boolean): void {

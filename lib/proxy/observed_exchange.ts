@@ -15,10 +15,10 @@ import { type BodyObserver, tapBody } from "../streams/tap_body.ts";
 import { concatBytes } from "../streams/concat_bytes.ts";
 import { clientResponse } from "./client_response.ts";
 import type { ProxyContext, RouteContext } from "./proxy_context.ts";
-import { RequestObservation } from "./request_observation.ts";
+import { bodyFailureReason, RequestObservation } from "./request_observation.ts";
 import { type BodyInsertion, ScannedRequestBody } from "./scanned_request_body.ts";
 import {
-  bodyFailureReason,
+  clientLeft,
   errorBody,
   errorResponse,
   type ErrorShape,
@@ -94,9 +94,7 @@ export async function openRequestBody(
   if (!(typeof opened === "string")) return opened;
   const observation = startObservation(context, request, { ...options, model: "" });
   if (opened === "too_large") return refuseTooLarge(context, observation, options.shape);
-  observation.fail("client_disconnect");
-  observation.finish(499);
-  return new Response(null, { status: 499 });
+  return clientLeft(observation);
 }
 
 /**
@@ -209,7 +207,7 @@ export async function observedExchange(
   return await answer(upstream, observer, {
     observation,
     shape: options.shape,
-    clientGone: () => request.signal.aborted,
+    clientSignal: request.signal,
   });
 }
 
@@ -228,7 +226,7 @@ const WHOLE_BODY_LIMIT = 256 * 1024;
 export async function answer(
   upstream: UpstreamResponse,
   observer: BodyObserver,
-  options: { observation: RequestObservation; shape: ErrorShape; clientGone?: () => boolean },
+  options: { observation: RequestObservation; shape: ErrorShape; clientSignal?: AbortSignal },
 ): Promise<Response> {
   const length = upstream.contentLength;
   if (length === undefined || length > WHOLE_BODY_LIMIT) {
@@ -241,11 +239,7 @@ export async function answer(
     } catch (error) {
       // Nothing has been sent to the client yet: the client left (its signal closed the upstream
       // connection), Ollama paused past the idle limit, or it went away in the middle.
-      if (options.clientGone?.()) {
-        options.observation.fail("client_disconnect");
-        options.observation.finish(499);
-        return new Response(null, { status: 499 });
-      }
+      if (options.clientSignal?.aborted) return clientLeft(options.observation);
       const reason = bodyFailureReason(error);
       const status = reason === "upstream_timeout" ? 504 : 502;
       options.observation.fail(reason);

@@ -16,7 +16,6 @@ import type { BodyObserver } from "../streams/tap_body.ts";
 import { endsWith, startsWith } from "../streams/byte_match.ts";
 import { ByteLineSplitter } from "../streams/byte_line_splitter.ts";
 import { concatBytes } from "../streams/concat_bytes.ts";
-import { bodyFailureReason } from "./upstream_failure.ts";
 
 /** Decodes whole lines only (no streaming state), so one decoder serves every stream. */
 const decoder = new TextDecoder();
@@ -99,8 +98,7 @@ export class OpenAiStreamObserver implements BodyObserver {
    * Records `client_disconnect`, or why reading from Ollama failed, and finishes the record.
    */
   abort(reason: unknown, now: number, options: { byClient: boolean }): void {
-    this.#observation.fail(options.byClient ? "client_disconnect" : bodyFailureReason(reason));
-    this.#observation.finish(this.#status, now);
+    this.#observation.abort(reason, { byClient: options.byClient, code: this.#status, now });
   }
 
   #pass(raw: Uint8Array, truncated: boolean): void {

@@ -8,7 +8,6 @@
 
 import type { BodyObserver } from "../streams/tap_body.ts";
 import type { RequestObservation } from "./request_observation.ts";
-import { bodyFailureReason } from "./upstream_failure.ts";
 
 /** Ends a request's record when its unobserved body ends. */
 export class PassThroughObserver implements BodyObserver {
@@ -37,7 +36,6 @@ export class PassThroughObserver implements BodyObserver {
    * Records `client_disconnect`, or why reading from Ollama failed, and finishes the record.
    */
   abort(reason: unknown, now: number, options: { byClient: boolean }): void {
-    this.#observation.fail(options.byClient ? "client_disconnect" : bodyFailureReason(reason));
-    this.#observation.finish(this.#status, now);
+    this.#observation.abort(reason, { byClient: options.byClient, code: this.#status, now });
   }
 }

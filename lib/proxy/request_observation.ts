@@ -10,6 +10,7 @@ import type { ExporterMetrics } from "../exporter_metrics.ts";
 import type { Logger } from "../log.ts";
 import type { ModelLabels } from "../model_labels.ts";
 import type { GenerationStats } from "./generation_stats.ts";
+import { Http1TimeoutError } from "../http1/http1_timeout_error.ts";
 
 /** Why a request counts as failed, the `reason` label of `ollama_request_errors_total`. */
 export type ErrorReason =
@@ -118,6 +119,15 @@ export class RequestObservation {
     this.#stats = this.#stats ? { ...this.#stats, ...stats } : stats;
   }
 
+  /**
+   * Records a response body that did not reach its end: the client left (`byClient`), a time
+   * limit ran out while Ollama paused, or the stream broke. `code` is the status sent.
+   */
+  abort(error: unknown, options: { byClient: boolean; code: number; now: number }): void {
+    this.fail(options.byClient ? "client_disconnect" : bodyFailureReason(error));
+    this.finish(options.code, options.now);
+  }
+
   /** Marks the request as failed; the first reason given is kept. */
   fail(reason: ErrorReason): void {
     this.#reason ??= reason;
@@ -207,4 +217,9 @@ export class RequestObservation {
       );
     }
   }
+}
+
+/** Why reading Ollama's body failed: a pause over the idle limit, or a broken stream. */
+export function bodyFailureReason(error: unknown): "upstream_timeout" | "stream_error" {
+  return error instanceof Http1TimeoutError ? "upstream_timeout" : "stream_error";
 }

@@ -1,7 +1,8 @@
 /**
- * The answer when no response came from Ollama: 502 with an error body naming the upstream, in
- * Ollama's shape (`{"error":"..."}`) or OpenAI's (`{"error":{"message",...}}`); or, when the
- * client itself went away first, a record of the disconnect.
+ * Error answers in the shape of the API called (Ollama's `{"error":"..."}`, OpenAI's
+ * `{"error":{"message",...}}`, Anthropic's `{"type":"error","error":{...}}`): 502 when no usable
+ * answer came from Ollama, 504 when a time limit ran out; or, when the client itself went away
+ * first, a record of the disconnect.
  *
  * @module
  */
@@ -15,6 +16,19 @@ import { MalformedResponseError } from "../http1/http1_head.ts";
 
 /** Which error body shape the client's API uses. */
 export type ErrorShape = "ollama" | "openai" | "anthropic";
+
+/** The error shape of the API a path belongs to: Anthropic's, OpenAI's (`/v1/`), or Ollama's. */
+export function errorShapeOf(path: string): ErrorShape {
+  if (path === "/v1/messages") return "anthropic";
+  return path.startsWith("/v1/") ? "openai" : "ollama";
+}
+
+/** Records a request whose client left before any answer was sent (499, nobody to send it to). */
+export function clientLeft(observation: RequestObservation): Response {
+  observation.fail("client_disconnect");
+  observation.finish(499);
+  return new Response(null, { status: 499 });
+}
 
 /** Builds an error body in the API's shape. */
 export function errorBody(
@@ -44,12 +58,8 @@ export function upstreamFailure(
   error: unknown,
   options: { shape: ErrorShape; logger: Logger; clientGone: boolean },
 ): Response {
-  if (options.clientGone) {
-    // The client went away before Ollama answered; the upstream call was aborted with it.
-    observation.fail("client_disconnect");
-    observation.finish(499);
-    return new Response(null, { status: 499 });
-  }
+  // The client went away before Ollama answered; the upstream call was aborted with it.
+  if (options.clientGone) return clientLeft(observation);
   const reason = failureReason(error);
   const detail = errorDetail(error);
   const message = error instanceof UpstreamUnreachableError
@@ -74,11 +84,6 @@ export function failureReason(
   if (error instanceof Http1TimeoutError) return "upstream_timeout";
   if (error instanceof MalformedResponseError) return "upstream_protocol_error";
   return "upstream_unreachable";
-}
-
-/** Why reading Ollama's body failed: a pause over the idle limit, or a broken stream. */
-export function bodyFailureReason(error: unknown): "upstream_timeout" | "stream_error" {
-  return error instanceof Http1TimeoutError ? "upstream_timeout" : "stream_error";
 }
 
 /** An error answer (`status`, default 502) with `message` in the API's error shape. */

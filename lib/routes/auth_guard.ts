@@ -7,7 +7,7 @@
  */
 
 import type { ApiKeys } from "../api_keys.ts";
-import { errorBody, type ErrorShape } from "../proxy/upstream_failure.ts";
+import { errorBody, errorShapeOf } from "../proxy/upstream_failure.ts";
 import type { RouteHandler } from "./route.ts";
 
 /** Options of {@linkcode authGuard}. */
@@ -37,10 +37,15 @@ export function authGuard(route: RouteHandler, options: AuthGuardOptions): Route
     const name = options.keys.identify(request.headers.get("authorization"));
     if (name === null) {
       options.onRejected?.(request, context.url);
-      const shape: ErrorShape = context.url.pathname.startsWith("/v1/") ? "openai" : "ollama";
+      const shape = errorShapeOf(context.url.pathname);
       const message = request.headers.has("authorization") ? messages.invalid : messages.missing;
       return new Response(
-        errorBody(message, { shape, type: "invalid_request_error", code: "invalid_api_key" }) +
+        errorBody(message, {
+          shape,
+          // Anthropic's clients tell a bad key by this type.
+          type: shape === "anthropic" ? "authentication_error" : "invalid_request_error",
+          code: "invalid_api_key",
+        }) +
           "\n",
         {
           status: 401,

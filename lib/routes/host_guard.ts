@@ -18,7 +18,7 @@
  * @module
  */
 
-import { errorBody } from "../proxy/upstream_failure.ts";
+import { errorBody, errorShapeOf } from "../proxy/upstream_failure.ts";
 import type { RouteHandler } from "./route.ts";
 
 /** Options of {@linkcode hostGuard}. */
@@ -65,9 +65,13 @@ export function hostGuard(route: RouteHandler, options: HostGuardOptions): Route
     const shown = host.length > 100 ? `${host.slice(0, 100)}…` : host;
     const message = `forbidden: Host "${shown}" is not allowed when the exporter listens on ` +
       "loopback (DNS-rebinding protection); add it to ALLOWED_HOSTS";
-    const shape = context.url.pathname.startsWith("/v1/") ? "openai" : "ollama";
+    const shape = errorShapeOf(context.url.pathname);
     return new Response(
-      errorBody(message, { shape, type: "invalid_request_error", code: "host_not_allowed" }) +
+      errorBody(message, {
+        shape,
+        type: shape === "anthropic" ? "permission_error" : "invalid_request_error",
+        code: "host_not_allowed",
+      }) +
         "\n",
       { status: 403, headers: { "content-type": "application/json; charset=utf-8" } },
     );

@@ -16,7 +16,7 @@ import type { ProxyContext } from "../proxy/proxy_context.ts";
 import { answer, forwardObserved, openRequestBody } from "../proxy/observed_exchange.ts";
 import type { ScannedRequestBody } from "../proxy/scanned_request_body.ts";
 import { PassThroughObserver } from "../proxy/pass_through_observer.ts";
-import type { ErrorShape } from "../proxy/upstream_failure.ts";
+import { errorShapeOf } from "../proxy/upstream_failure.ts";
 import type { RouteHandler } from "./route.ts";
 
 /** Endpoints whose JSON request body names a model. */
@@ -32,18 +32,12 @@ const NAMES_A_MODEL = new Set([
 /** The fields that name the model, the first present wins. */
 const MODEL_KEYS = ["model", "name"];
 
-/** The error body shape of the API a path belongs to. */
-function shapeOf(path: string): ErrorShape {
-  if (path === "/v1/messages") return "anthropic";
-  return path.startsWith("/v1/") ? "openai" : "ollama";
-}
-
 /** Creates the generic pass-through route. */
 export function passthroughRoute(context: ProxyContext): RouteHandler {
   return async (request, route) => {
     const { url } = route;
     const endpoint = endpointLabel(url.pathname);
-    const shape = shapeOf(url.pathname);
+    const shape = errorShapeOf(url.pathname);
     // A 200 here does not prove the model exists (pull reports failures inside its stream);
     // installed models are admitted from /api/tags by the monitor.
     const admitOnSuccess = false;
@@ -71,7 +65,7 @@ export function passthroughRoute(context: ProxyContext): RouteHandler {
     return await answer(upstream, observer, {
       observation,
       shape,
-      clientGone: () => request.signal.aborted,
+      clientSignal: request.signal,
     });
   };
 }
