@@ -6,9 +6,9 @@
  * - reading the final chunk: `JSON.parse` + `statsFromOllama` vs `statsFromTail`;
  * - one `RequestObservation` from start to finish (metrics registered on a fresh registry);
  * - pumping the 21 chunks through an empty `TransformStream` vs `tapBody` (with an observer that
- *   does nothing, and with the real `NativeStreamObserver`);
+ *   does nothing, and with the real `StreamObserver` and `NativePart`);
  * - the same for an SSE `/v1/chat/completions` stream (21 token frames, the finish frame, the
- *   usage frame and `[DONE]`) with the real `OpenAiStreamObserver`, passing the usage frame on
+ *   usage frame and `[DONE]`) with the real `StreamObserver` and `OpenAiPart`, passing the usage frame on
  *   or stripping it (when the proxy added `include_usage` itself).
  *
  * Run: `deno bench bench/hot_paths_bench.ts` (no permissions needed).
@@ -18,10 +18,11 @@ import { registerExporterMetrics } from "../lib/exporter_metrics.ts";
 import { Logger } from "../lib/log.ts";
 import { Registry } from "../lib/metrics/registry.ts";
 import { ModelLabels } from "../lib/model_labels.ts";
-import { statsFromOllama, statsFromTail } from "../lib/proxy/generation_stats.ts";
-import { NativeStreamObserver } from "../lib/proxy/native_stream_observer.ts";
-import { OpenAiStreamObserver } from "../lib/proxy/openai_stream_observer.ts";
-import { type ObservationSinks, RequestObservation } from "../lib/proxy/request_observation.ts";
+import { statsFromOllama, statsFromTail } from "../lib/observe/generation_stats.ts";
+import { NativePart } from "../lib/observe/native_part.ts";
+import { OpenAiPart } from "../lib/observe/openai_part.ts";
+import { StreamObserver } from "../lib/observe/stream_observer.ts";
+import { type ObservationSinks, RequestObservation } from "../lib/observe/request_observation.ts";
 import { ByteLineSplitter } from "../lib/streams/byte_line_splitter.ts";
 import { type BodyObserver, type ChunkSource, tapBody } from "../lib/streams/tap_body.ts";
 import { TextLineStream } from "../lib/streams/text_line_stream.ts";
@@ -177,10 +178,11 @@ Deno.bench({
 });
 
 Deno.bench({
-  name: "tapBody + NativeStreamObserver (the /api/chat path)",
+  name: "tapBody + StreamObserver/NativePart (the /api/chat path)",
   group: "body pump, 21 chunks",
   fn: async () => {
-    const observer = new NativeStreamObserver(observation(sharedSinks), {
+    const record = observation(sharedSinks);
+    const observer = new StreamObserver(record, new NativePart(record), {
       status: 200,
       streaming: true,
     });
@@ -200,10 +202,11 @@ Deno.bench({
 });
 
 Deno.bench({
-  name: "tapBody + OpenAiStreamObserver, client asked for usage",
+  name: "tapBody + StreamObserver/OpenAiPart, client asked for usage",
   group: "SSE body pump, 23 frames",
   fn: async () => {
-    const observer = new OpenAiStreamObserver(observation(sharedSinks), {
+    const record = observation(sharedSinks);
+    const observer = new StreamObserver(record, new OpenAiPart(record), {
       status: 200,
       streaming: true,
     });
@@ -212,13 +215,13 @@ Deno.bench({
 });
 
 Deno.bench({
-  name: "tapBody + OpenAiStreamObserver, usage stripped (the proxy asked for it)",
+  name: "tapBody + StreamObserver/OpenAiPart, usage stripped (the proxy asked for it)",
   group: "SSE body pump, 23 frames",
   fn: async () => {
-    const observer = new OpenAiStreamObserver(observation(sharedSinks), {
+    const record = observation(sharedSinks);
+    const observer = new StreamObserver(record, new OpenAiPart(record, { stripUsage: true }), {
       status: 200,
       streaming: true,
-      stripUsage: true,
     });
     expect(await drain(tapBody(sourceOf(SSE_CHUNKS), observer)), 22, "frames");
   },

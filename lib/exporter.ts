@@ -25,10 +25,12 @@ import { connectRefusal } from "./routes/connect_refusal.ts";
 import { healthRoute } from "./routes/health_route.ts";
 import { hostGuard } from "./routes/host_guard.ts";
 import { metricsRoute } from "./routes/metrics_route.ts";
+import { messagesApiRoute } from "./routes/messages_api_route.ts";
 import { nativeApiRoute } from "./routes/native_api_route.ts";
 import { openAiApiRoute } from "./routes/openai_api_route.ts";
 import { passthroughRoute } from "./routes/passthrough_route.ts";
 import { type Readiness, readyRoute } from "./routes/ready_route.ts";
+import { responsesApiRoute } from "./routes/responses_api_route.ts";
 import type { RouteHandler } from "./routes/route.ts";
 import { UpstreamMonitor } from "./upstream_monitor.ts";
 import { errorDetail } from "./error_detail.ts";
@@ -160,6 +162,8 @@ export class Exporter implements Readiness {
         methods: ["POST"],
         handler: openai,
       })),
+      { path: "/v1/responses", methods: ["POST"], handler: guard(responsesApiRoute(proxy)) },
+      { path: "/v1/messages", methods: ["POST"], handler: guard(messagesApiRoute(proxy)) },
     ], { fallback: guard(passthroughRoute(proxy)) });
     const router = this.#router;
     this.#route = hostGuard(connectRefusal((request, context) => router.handle(request, context)), {

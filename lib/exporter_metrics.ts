@@ -147,6 +147,18 @@ export interface ExporterMetrics {
    * one stream, in seconds.
    */
   readonly timePerOutputToken: Histogram;
+  /**
+   * `ollama_time_to_first_answer_seconds` {model, endpoint}: streaming request received to the
+   * first chunk carrying answer output (text or a tool call, not thinking), in seconds.
+   */
+  readonly firstAnswerSeconds: Histogram;
+  /** `ollama_tool_calls_total` {model, endpoint}: tool calls in Ollama's answers. */
+  readonly toolCalls: Counter;
+  /**
+   * `ollama_finished_generations_total` {model, endpoint, reason}: generations that reached their
+   * end, by normalised finish reason.
+   */
+  readonly finishedGenerations: Counter;
   /** `ollama_total_duration_seconds` {model}: Ollama's `total_duration`, in seconds. */
   readonly totalDuration: Histogram;
   /** `ollama_load_duration_seconds` {model}: Ollama's `load_duration` (model load), in seconds. */
@@ -220,7 +232,8 @@ export function registerExporterMetrics(
     firstTokenSeconds: registry.register(
       new Histogram({
         name: "ollama_time_to_first_token_seconds",
-        help: "Time from receiving a streaming request to the first chunk carrying output.",
+        help:
+          "Time from receiving a streaming request to the first chunk carrying output of any kind (thinking, text or a tool call).",
         labelNames: ["model", "endpoint"],
         buckets: FIRST_TOKEN_BUCKETS,
         sumScale: NANOSECONDS,
@@ -234,6 +247,31 @@ export function registerExporterMetrics(
         labelNames: ["model", "endpoint"],
         buckets: TOKEN_INTERVAL_BUCKETS,
         sumScale: NANOSECONDS,
+      }),
+    ),
+    firstAnswerSeconds: registry.register(
+      new Histogram({
+        name: "ollama_time_to_first_answer_seconds",
+        help:
+          "Time from receiving a streaming request to the first chunk carrying answer output (text or a tool call; thinking excluded).",
+        labelNames: ["model", "endpoint"],
+        buckets: FIRST_TOKEN_BUCKETS,
+        sumScale: NANOSECONDS,
+      }),
+    ),
+    toolCalls: registry.register(
+      new Counter({
+        name: "ollama_tool_calls_total",
+        help: "Tool calls in Ollama's answers, on every API family, streamed or not.",
+        labelNames: ["model", "endpoint"],
+      }),
+    ),
+    finishedGenerations: registry.register(
+      new Counter({
+        name: "ollama_finished_generations_total",
+        help:
+          "Generations answered with 2xx that reached their end, by normalised reason: stop, length, tool_calls, load, unload, error, other.",
+        labelNames: ["model", "endpoint", "reason"],
       }),
     ),
     totalDuration: registry.register(

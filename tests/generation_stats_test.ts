@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { Counter } from "../lib/metrics/counter.ts";
-import { statsFromOllama, statsFromTail, statsFromUsage } from "../lib/proxy/generation_stats.ts";
+import { statsFromOllama, statsFromTail, statsFromUsage } from "../lib/observe/generation_stats.ts";
 import { type ExporterHarness, withHarness } from "./support/exporter_harness.ts";
 
 Deno.test("statsFromOllama: valid numbers are kept, the first bad field is named", () => {

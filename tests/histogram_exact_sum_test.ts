@@ -12,7 +12,7 @@ import { encodeOpenMetrics } from "../lib/metrics/open_metrics_format.ts";
 import { Registry } from "../lib/metrics/registry.ts";
 import { encodeText } from "../lib/metrics/text_format.ts";
 import { ModelLabels } from "../lib/model_labels.ts";
-import { RequestObservation } from "../lib/proxy/request_observation.ts";
+import { RequestObservation } from "../lib/observe/request_observation.ts";
 
 /** Five durations as Ollama reports them, in nanoseconds; summed as floats they carry noise. */
 const DURATIONS_NS = [1887167, 1125486, 2152466, 1541603, 849189];

@@ -15,7 +15,7 @@ import { type BodyObserver, tapBody } from "../streams/tap_body.ts";
 import { concatBytes } from "../streams/concat_bytes.ts";
 import { clientResponse } from "./client_response.ts";
 import type { ProxyContext, RouteContext } from "./proxy_context.ts";
-import { bodyFailureReason, RequestObservation } from "./request_observation.ts";
+import { bodyFailureReason, RequestObservation } from "../observe/request_observation.ts";
 import { type BodyInsertion, ScannedRequestBody } from "./scanned_request_body.ts";
 import {
   clientLeft,
@@ -24,7 +24,7 @@ import {
   type ErrorShape,
   upstreamFailure,
 } from "./upstream_failure.ts";
-import { PassThroughObserver } from "./pass_through_observer.ts";
+import { PassThroughObserver } from "../observe/pass_through_observer.ts";
 import type { UpstreamResponse } from "../http1/upstream_response.ts";
 import { errorDetail } from "../error_detail.ts";
 

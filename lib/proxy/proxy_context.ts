@@ -5,7 +5,7 @@
  */
 
 import type { Upstream } from "./upstream.ts";
-import type { ObservationSinks } from "./request_observation.ts";
+import type { ObservationSinks } from "../observe/request_observation.ts";
 
 /** The dependencies of the proxy routes. */
 export interface ProxyContext {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { RequestObservation } from "./request_observation.ts";
+import type { RequestObservation } from "../observe/request_observation.ts";
 import { UpstreamUnreachableError } from "./upstream.ts";
 import type { Logger } from "../log.ts";
 import { errorDetail } from "../error_detail.ts";

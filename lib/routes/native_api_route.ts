@@ -8,7 +8,8 @@
  * @module
  */
 
-import { NativeStreamObserver } from "../proxy/native_stream_observer.ts";
+import { NativePart } from "../observe/native_part.ts";
+import { StreamObserver } from "../observe/stream_observer.ts";
 import { observedExchange } from "../proxy/observed_exchange.ts";
 import type { ProxyContext } from "../proxy/proxy_context.ts";
 import type { RouteHandler } from "./route.ts";
@@ -20,7 +21,7 @@ export function nativeApiRoute(context: ProxyContext): RouteHandler {
       route,
       shape: "ollama",
       observe: (observation, upstream) =>
-        new NativeStreamObserver(observation, {
+        new StreamObserver(observation, new NativePart(observation), {
           status: upstream.status,
           streaming: (upstream.header("content-type") ?? "").includes("ndjson"),
         }),

@@ -8,13 +8,14 @@
  * in place (Ollama decodes with Go's `encoding/json`, where the last occurrence of a key wins and
  * a later `stream_options` object merges into an earlier one). Everything else the client sent
  * reaches Ollama byte for byte, and what the insertion adds is removed before the client sees the
- * stream (see `OpenAiStreamObserver`). With `INJECT_STREAM_USAGE=false` nothing is inserted: such
+ * stream (see `OpenAiPart`). With `INJECT_STREAM_USAGE=false` nothing is inserted: such
  * streams then carry no token counts. Every other request is forwarded byte for byte.
  *
  * @module
  */
 
-import { OpenAiStreamObserver } from "../proxy/openai_stream_observer.ts";
+import { OpenAiPart } from "../observe/openai_part.ts";
+import { StreamObserver } from "../observe/stream_observer.ts";
 import { observedExchange } from "../proxy/observed_exchange.ts";
 import type { ProxyContext } from "../proxy/proxy_context.ts";
 import type { JsonFieldScanner } from "../streams/json_field_scanner.ts";
@@ -55,10 +56,9 @@ export function openAiApiRoute(context: ProxyContext): RouteHandler {
         ? { fields: FIELDS, insert: requestUsage }
         : {}),
       observe: (observation, upstream, { rewritten }) =>
-        new OpenAiStreamObserver(observation, {
+        new StreamObserver(observation, new OpenAiPart(observation, { stripUsage: rewritten }), {
           status: upstream.status,
           streaming: (upstream.header("content-type") ?? "").includes("event-stream"),
-          stripUsage: rewritten,
         }),
     });
 }

@@ -15,7 +15,7 @@ import { endpointLabel } from "../endpoint_label.ts";
 import type { ProxyContext } from "../proxy/proxy_context.ts";
 import { answer, forwardObserved, openRequestBody } from "../proxy/observed_exchange.ts";
 import type { ScannedRequestBody } from "../proxy/scanned_request_body.ts";
-import { PassThroughObserver } from "../proxy/pass_through_observer.ts";
+import { PassThroughObserver } from "../observe/pass_through_observer.ts";
 import { errorShapeOf } from "../proxy/upstream_failure.ts";
 import type { RouteHandler } from "./route.ts";
 

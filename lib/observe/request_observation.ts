@@ -10,6 +10,7 @@ import type { ExporterMetrics } from "../exporter_metrics.ts";
 import type { Logger } from "../log.ts";
 import type { ModelLabels } from "../model_labels.ts";
 import type { GenerationStats } from "./generation_stats.ts";
+import { type FinishReason, finishReason } from "./finish_reason.ts";
 import { Http1TimeoutError } from "../http1/http1_timeout_error.ts";
 
 /** Why a request counts as failed, the `reason` label of `ollama_request_errors_total`. */
@@ -22,6 +23,19 @@ export type ErrorReason =
   | "client_disconnect"
   | "request_too_large"
   | "invalid_stats";
+
+/** What a chunk of output is: the model thinking, or its answer (text or a tool call). */
+export type OutputKind = "thinking" | "answer";
+
+/** The endpoints whose 2xx answers are generations, counted by `ollama_finished_generations_total`. */
+const GENERATION_ENDPOINTS: ReadonlySet<string> = new Set([
+  "/api/generate",
+  "/api/chat",
+  "/v1/chat/completions",
+  "/v1/completions",
+  "/v1/responses",
+  "/v1/messages",
+]);
 
 /** What a request is, as far as the metrics are concerned. */
 export interface RequestInfo {
@@ -64,6 +78,9 @@ export class RequestObservation {
   #firstOutput = -1;
   #lastOutput = -1;
   #outputChunks = 0;
+  #firstAnswer = -1;
+  #toolCalls = 0;
+  #finishReason: FinishReason | undefined;
   #stats: GenerationStats | undefined;
   #statsInvalid = false;
   #reason: ErrorReason | undefined;
@@ -97,11 +114,26 @@ export class RequestObservation {
     this.#inFlightLabel = label;
   }
 
-  /** Notes a streamed chunk carrying output, at `now` (`performance.now()`). */
-  output(now: number): void {
+  /**
+   * Notes a streamed chunk carrying output, at `now` (`performance.now()`): thinking, or answer
+   * (text or a tool call; the default). The first of either kind is the first token; the first
+   * answer chunk is also the first answer token.
+   */
+  output(now: number, kind: OutputKind = "answer"): void {
     if (this.#outputChunks === 0) this.#firstOutput = now;
+    if (kind === "answer" && this.#firstAnswer < 0) this.#firstAnswer = now;
     this.#lastOutput = now;
     this.#outputChunks++;
+  }
+
+  /** Adds `count` tool calls found in the answer. */
+  toolCalls(count: number): void {
+    this.#toolCalls += count;
+  }
+
+  /** Notes why the generation ended, as the answer says; the first reason given is kept. */
+  ended(reason: FinishReason): void {
+    this.#finishReason ??= reason;
   }
 
   /**
@@ -163,6 +195,14 @@ export class RequestObservation {
         (this.#lastOutput - this.#firstOutput) / 1000 / (this.#outputChunks - 1),
       );
     }
+    if (this.#firstAnswer >= 0) {
+      metrics.firstAnswerSeconds.labels(model, endpoint).observe(
+        (this.#firstAnswer - info.start) / 1000,
+      );
+    }
+    if (this.#toolCalls > 0) metrics.toolCalls.labels(model, endpoint).inc(this.#toolCalls);
+    const finished = this.#finishedReason(code);
+    if (finished) metrics.finishedGenerations.labels(model, endpoint, finished).inc();
     const stats = this.#stats;
     if (stats) this.#recordStats(model, client, stats);
     if (logger.enabled("INFO")) {
@@ -177,6 +217,22 @@ export class RequestObservation {
         error: this.#reason,
       });
     }
+  }
+
+  /**
+   * The `reason` of a finished generation, or nothing when the request was not one: not a
+   * generation endpoint, not a 2xx answer, or abandoned by its client. A stream that broke or
+   * reported an error, or that ended without saying why, ended in `error`; Ollama's native API
+   * says `stop` after a tool call, which counts as `tool_calls` as in its OpenAI API.
+   */
+  #finishedReason(code: number): FinishReason | undefined {
+    if (code < 200 || code >= 300 || !GENERATION_ENDPOINTS.has(this.#info.endpoint)) return;
+    const failure = this.#reason;
+    if (failure === "client_disconnect") return;
+    if (failure !== undefined && failure !== "invalid_stats") return "error";
+    const said = this.#stats?.doneReason;
+    const reason = this.#finishReason ?? (said === undefined ? "error" : finishReason(said));
+    return reason === "stop" && this.#toolCalls > 0 ? "tool_calls" : reason;
   }
 
   #recordStats(model: string, client: string[], stats: GenerationStats): void {

@@ -44,6 +44,9 @@ const OLLAMA_FIELDS: readonly (readonly [NumberKey, string])[] = [
 const USAGE_FIELDS: readonly (readonly [NumberKey, string])[] = [
   ["promptTokens", "prompt_tokens"],
   ["outputTokens", "completion_tokens"],
+  // The Responses and Anthropic Messages APIs name them so.
+  ["promptTokens", "input_tokens"],
+  ["outputTokens", "output_tokens"],
 ];
 
 /** Copies the listed fields of `record` into `stats`, noting the first one that is not valid. */
@@ -72,7 +75,10 @@ export function statsFromOllama(object: Record<string, unknown>): GenerationStat
   return stats;
 }
 
-/** Reads an OpenAI `usage` object (`prompt_tokens`, `completion_tokens`). */
+/**
+ * Reads a `usage` object: OpenAI's (`prompt_tokens`, `completion_tokens`), or the Responses and
+ * Anthropic Messages APIs' (`input_tokens`, `output_tokens`).
+ */
 export function statsFromUsage(usage: unknown): GenerationStats {
   const stats: GenerationStats = {};
   if (typeof usage !== "object" || usage === null) return stats;

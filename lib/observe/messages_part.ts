@@ -1,0 +1,105 @@
+/**
+ * The part of Ollama's Anthropic-compatible Messages API (`/v1/messages`: a Server-Sent Events
+ * stream of `event:` and `data:` lines, or one JSON object) for the {@linkcode StreamObserver}.
+ *
+ * Output is a `content_block_delta` with a non-empty `text` (answer), `partial_json` (answer: a
+ * tool call being written) or `thinking` (thinking). A `tool_use` content block is a tool call.
+ * Token counts come from `message_delta`'s usage: the usage in `message_start` is only Ollama's
+ * estimate (6 against a real 23). `stop_reason` is normalised (`end_turn` → `stop`, `max_tokens`
+ * → `length`, `tool_use` → `tool_calls`). The stream ends with `message_stop`; an `error` event
+ * counts as `stream_error`.
+ *
+ * @module
+ */
+
+import { finishReason } from "./finish_reason.ts";
+import { statsFromUsage } from "./generation_stats.ts";
+import { isRecord, nonEmpty, parseObject } from "./parse_object.ts";
+import type { RequestObservation } from "./request_observation.ts";
+import type { StreamPart } from "./stream_observer.ts";
+
+const decoder = new TextDecoder();
+
+/** Reads Messages events and objects into a request's observation. */
+export class MessagesPart implements StreamPart {
+  #observation: RequestObservation;
+  #complete = false;
+
+  /** Creates the part for one response; `observation` is the request's record. */
+  constructor(observation: RequestObservation) {
+    this.#observation = observation;
+  }
+
+  /** Whether `message_stop` (or an `error` event) arrived. */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  /** Never: Messages bodies pass on as they come. */
+  get rewrites(): boolean {
+    return false;
+  }
+
+  /** Reads one SSE line; only `data:` lines matter (each names its event type). */
+  line(line: Uint8Array, now: number): void {
+    // "data:" starts with 0x64 ('d'); "event:" lines and blank lines carry nothing to count.
+    if (line.length < 6 || line[0] !== 0x64) return;
+    const text = decoder.decode(line);
+    if (!text.startsWith("data:")) return;
+    const event = parseObject(text.slice(text[5] === " " ? 6 : 5));
+    if (event === undefined) {
+      this.#observation.fail("stream_error");
+      return;
+    }
+    switch (event.type) {
+      case "content_block_delta":
+        this.#delta(event.delta, now);
+        break;
+      case "content_block_start":
+        if (isRecord(event.content_block) && event.content_block.type === "tool_use") {
+          this.#observation.toolCalls(1);
+        }
+        break;
+      case "message_delta":
+        if (event.usage !== undefined) this.#observation.stats(statsFromUsage(event.usage));
+        if (isRecord(event.delta) && typeof event.delta.stop_reason === "string") {
+          this.#observation.ended(finishReason(event.delta.stop_reason));
+        }
+        break;
+      case "message_stop":
+        this.#complete = true;
+        break;
+      case "error":
+        this.#complete = true;
+        this.#observation.fail("stream_error");
+        break;
+    }
+  }
+
+  /** Reads a non-streamed answer: usage, stop reason and tool calls. */
+  object(text: string): void {
+    const record = parseObject(text);
+    if (record === undefined) return;
+    if (record.type === "error") {
+      this.#observation.fail("stream_error");
+      return;
+    }
+    if (record.usage !== undefined) this.#observation.stats(statsFromUsage(record.usage));
+    if (Array.isArray(record.content)) {
+      const calls = record.content.filter((block) => isRecord(block) && block.type === "tool_use");
+      this.#observation.toolCalls(calls.length);
+    }
+    if (typeof record.stop_reason === "string") {
+      this.#observation.ended(finishReason(record.stop_reason));
+    }
+  }
+
+  #delta(delta: unknown, now: number): void {
+    if (!isRecord(delta)) return;
+    if (nonEmpty(delta.text) || nonEmpty(delta.partial_json)) {
+      this.#observation.output(now, "answer");
+    } else if (nonEmpty(delta.thinking)) {
+      this.#observation.output(now, "thinking");
+    }
+  }
+}
