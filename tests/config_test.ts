@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadConfig, parseOllamaHost, usage } from "../lib/config.ts";
+import { CONFIG_SETTINGS, loadConfig, parseOllamaHost, usage } from "../lib/config.ts";
 
 Deno.test("defaults match the documentation", () => {
   const config = loadConfig({});
@@ -118,25 +118,54 @@ Deno.test("flags win over the environment and are validated the same way", () =>
   assert.throws(() => loadConfig({}, ["--bogus"]), /Cannot parse the command line: .*bogus/);
 });
 
-Deno.test("usage lists every variable", () => {
-  for (
-    const name of [
-      "OLLAMA_HOST",
-      "PORT",
-      "LISTEN_HOST",
-      "LOG_LEVEL",
-      "LOG_FORMAT",
-      "SHUTDOWN_DELAY_SECONDS",
-      "MAX_MODELS",
-    ]
-  ) {
-    assert.ok(usage().includes(name), name);
+/** The variables lib/config.ts declares, read from its source: `env: "NAME",` in SETTINGS. */
+async function declaredVariables(): Promise<string[]> {
+  const source = await Deno.readTextFile(new URL("../lib/config.ts", import.meta.url));
+  return [...source.matchAll(/^ {4}env: "([A-Z0-9_]+)",$/gm)].map((match) => match[1]!);
+}
+
+/** The variables `deno task start` lets the exporter read (`--allow-env=A,B,...`). */
+async function allowedVariables(): Promise<string[]> {
+  const tasks = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))).tasks;
+  const match = /--allow-env=(\S+)/.exec(tasks.start);
+  assert.ok(match, "the start task has --allow-env=<list>");
+  return match[1]!.split(",");
+}
+
+Deno.test("usage lists every variable the configuration reads, with its flag, text and default", async () => {
+  const declared = await declaredVariables();
+  const allowed = await allowedVariables();
+  // Every variable the exporter may read is a setting, and every setting is read from one.
+  assert.deepEqual(declared, CONFIG_SETTINGS.map((setting) => setting.env), "lib/config.ts");
+  assert.deepEqual([...allowed].sort(), [...declared].sort(), "deno.json start --allow-env");
+  const text = usage();
+  const rows = text.split("\n").filter((line) => /^ {2}--[a-z]/.test(line));
+  assert.deepEqual(rows.slice(-2).map((row) => row.split(/\s+/)[1]), ["--help,", "--version"]);
+  assert.equal(rows.length, declared.length + 2, "one row per setting, then --help and --version");
+  for (const [i, name] of declared.entries()) {
+    const setting = CONFIG_SETTINGS[i]!;
+    const row = rows[i]!;
+    const match = new RegExp(`^ {2}--${setting.flag} +${name} +(\\S.*)$`).exec(row);
+    assert.ok(
+      match,
+      `${name}: a row "--${setting.flag} ${name} <text>", not ${JSON.stringify(row)}`,
+    );
+    const meaning = match[1]!;
+    if (setting.fallback === "") {
+      assert.doesNotMatch(meaning, /\(default /, name);
+      assert.ok(meaning.length >= 10, `${name} says what it does: ${JSON.stringify(meaning)}`);
+    } else {
+      const suffix = ` (default ${setting.fallback})`;
+      assert.ok(meaning.endsWith(suffix), `${name} ends with${suffix}: ${JSON.stringify(meaning)}`);
+      const doc = meaning.slice(0, -suffix.length);
+      assert.ok(doc.length >= 10, `${name} says what it does: ${JSON.stringify(doc)}`);
+    }
   }
-  assert.match(usage(), /^ {2}--version {18}print the exporter's and Deno's versions and exit$/m);
+  assert.match(text, /^ {2}--help, -h {17}print this and exit$/m);
+  assert.match(text, /^ {2}--version {18}print the exporter's and Deno's versions and exit$/m);
 });
 
 Deno.test("the start, dev and compile tasks allow exactly the configuration variables", async () => {
-  const { CONFIG_SETTINGS } = await import("../lib/config.ts");
   const tasks = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))).tasks;
   const expected = CONFIG_SETTINGS.map((s) => s.env).sort();
   for (const name of ["start", "dev", "compile"]) {

@@ -35,6 +35,77 @@ async function text(client: Http1Client, target = "/"): Promise<string> {
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Counts the bytes the client reads, by wrapping each connection `Deno.connect` opens until it is
+ * disposed. A script that waits with {@linkcode ClientReads.until} for the client to have read
+ * what it wrote, before writing the rest, makes the client read the two parts apart whatever
+ * the scheduling: the rest is not on the wire yet when the read that ends the first part returns.
+ */
+class ClientReads implements Disposable {
+  readonly #connect = Deno.connect;
+  #total = 0;
+  /** The running total at the end of each read: where the client's reads were cut. */
+  readonly #ends = new Set<number>();
+  #waiters: { count: number; resolve: () => void }[] = [];
+
+  constructor() {
+    const connect = this.#connect;
+    const wrapped = async (options: Deno.ConnectOptions): Promise<Deno.TcpConn> => {
+      const conn = await connect(options);
+      const read = conn.read.bind(conn);
+      conn.read = async (buffer: Uint8Array) => {
+        const count = await read(buffer);
+        if (count !== null && count > 0) this.#add(count);
+        return count;
+      };
+      return conn;
+    };
+    Deno.connect = wrapped as unknown as typeof Deno.connect;
+  }
+
+  /** Bytes read so far, over every connection. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Whether one of the client's reads ended exactly `count` bytes into everything read. */
+  endedAt(count: number): boolean {
+    return this.#ends.has(count);
+  }
+
+  /**
+   * Resolves once the client has read `count` bytes in all; rejects after 5 s (a client that
+   * stopped reading would otherwise hang the test).
+   */
+  until(count: number): Promise<void> {
+    if (this.#total >= count) return Promise.resolve();
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const timer = setTimeout(() => {
+      this.#waiters = this.#waiters.filter((waiter) => waiter.resolve !== done);
+      reject(new Error(`the client read ${this.#total} bytes, not ${count}, within 5 s`));
+    }, 5000);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    this.#waiters.push({ count, resolve: done });
+    return promise;
+  }
+
+  #add(count: number): void {
+    this.#total += count;
+    this.#ends.add(this.#total);
+    const ready = this.#waiters.filter((waiter) => waiter.count <= this.#total);
+    this.#waiters = this.#waiters.filter((waiter) => waiter.count > this.#total);
+    for (const waiter of ready) waiter.resolve();
+  }
+
+  /** Puts `Deno.connect` back. */
+  [Symbol.dispose](): void {
+    Deno.connect = this.#connect;
+  }
+}
+
 /** A script that answers the n-th request with `answers[n]`. */
 function inOrder(answers: readonly string[]): Script {
   let next = 0;
@@ -63,11 +134,16 @@ Deno.test("a length-delimited answer is read whole and its connection reused", a
 Deno.test("a chunked answer split at every byte decodes to the same body, and the connection is reused", async () => {
   const wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
     '7\r\n{"a":1}\r\nA;ext=1\r\n\n{"bb":22}\r\n0\r\nx-trailer: t\r\n\r\n';
+  using reads = new ClientReads();
   let split = 0;
+  let sent = 0;
   await withServer(async (_request, conn) => {
     await conn.write(wire.slice(0, split));
-    await delay(2);
+    // The rest is written only once the client has read up to the split: two reads, always.
+    await reads.until(sent + split);
+    assert.equal(reads.total, sent + split, "the client read no more than was sent");
     await conn.write(wire.slice(split));
+    sent += wire.length;
   }, async (server, client) => {
     for (split = 1; split < wire.length; split++) {
       const response = await get(client);
@@ -77,7 +153,10 @@ Deno.test("a chunked answer split at every byte decodes to the same body, and th
         pieces.push(decoder.decode(piece));
       }
       assert.equal(pieces.join(""), '{"a":1}\n{"bb":22}', `split at ${split}`);
+      assert.ok(reads.endedAt(sent - wire.length + split), `a read ended at byte ${split}`);
     }
+    assert.equal(reads.total, sent);
+    assert.equal(sent, (wire.length - 1) * wire.length);
     assert.equal(server.connections, 1);
     assert.deepEqual(server.requests.length, wire.length - 1);
   });
@@ -126,16 +205,23 @@ Deno.test("a chunked body cut off before its last chunk fails", async () => {
 });
 
 Deno.test("a close-delimited body is read to the end of the connection, which is not reused", async () => {
+  using reads = new ClientReads();
+  const head = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n";
+  let sent = 0;
   await withServer(async (_request, conn) => {
-    await conn.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil ");
-    await delay(2);
+    await conn.write(head + "until ");
+    // The body comes in two reads, the second one ended by the close.
+    await reads.until(sent += head.length + "until ".length);
     await conn.write("close");
+    sent += "close".length;
     conn.close();
   }, async (server, client) => {
     assert.equal(await text(client), "until close");
     assert.equal(client.connections, 0);
     assert.equal(await text(client), "until close");
     assert.equal(server.connections, 2);
+    assert.equal(reads.total, sent);
+    assert.ok(reads.endedAt(head.length + 6) && reads.endedAt(2 * head.length + 17));
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * The exporter as users run it: `deno task start` and `deno run main.ts` as their own processes,
- * start-up without Ollama, bad configuration, and draining on SIGTERM.
+ * start-up without Ollama, bad configuration, and draining on SIGTERM and SIGINT.
  */
 import assert from "node:assert/strict";
 import { OllamaSimulator } from "./support/ollama_simulator.ts";
@@ -98,28 +98,39 @@ Deno.test("SIGTERM: in-flight streams finish, new connections are refused, exit 
   }
 });
 
-Deno.test("SIGTERM: after the grace period the exporter exits 0 anyway", async () => {
-  const simulator = await OllamaSimulator.start({ tokenDelayMs: 100 });
-  try {
-    const process = await ExporterProcess.start(["run", ...PERMISSIONS, "main.ts"], {
-      env: { OLLAMA_HOST: simulator.url, SHUTDOWN_GRACE_SECONDS: "0.3" },
-    });
-    const response = await fetch(`${process.url}/api/generate`, {
-      method: "POST",
-      body: JSON.stringify({ model: "llama3.2", prompt: "count", options: { num_predict: 100 } }),
-    });
-    const reader = response.body!.getReader();
-    await reader.read();
-    const sent = performance.now();
-    process.kill("SIGINT");
-    const { code, stderr } = await process.exit();
-    const took = performance.now() - sent;
-    assert.equal(code, 0);
-    assert.ok(took < 3000, `exited ${took.toFixed(0)} ms after the signal`);
-    assert.match(stderr, /grace period over/);
-    await reader.cancel().catch(() => {});
-    for (const request of simulator.requests) await request.finished;
-  } finally {
-    await simulator.close();
-  }
-});
+// main.ts stops on SIGTERM (process managers, Docker, Kubernetes) and on SIGINT (Ctrl-C) alike.
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`${signal}: after the grace period the exporter exits 0 anyway`, async () => {
+    const simulator = await OllamaSimulator.start({ tokenDelayMs: 100 });
+    try {
+      const process = await ExporterProcess.start(["run", ...PERMISSIONS, "main.ts"], {
+        env: { OLLAMA_HOST: simulator.url, SHUTDOWN_GRACE_SECONDS: "0.3" },
+      });
+      const response = await fetch(`${process.url}/api/generate`, {
+        method: "POST",
+        body: JSON.stringify({ model: "llama3.2", prompt: "count", options: { num_predict: 100 } }),
+      });
+      const reader = response.body!.getReader();
+      await reader.read();
+      const sent = performance.now();
+      process.kill(signal);
+      const { code, stderr } = await process.exit();
+      const took = performance.now() - sent;
+      assert.equal(code, 0, `exit code after ${signal}; stderr:\n${stderr}`);
+      assert.ok(took < 3000, `exited ${took.toFixed(0)} ms after the signal`);
+      assert.match(
+        stderr,
+        new RegExp(
+          `INFO {2}shutting down: draining in-flight requests signal=${signal} grace_seconds=0\\.3$`,
+          "m",
+        ),
+      );
+      assert.match(stderr, /WARN {2}grace period over: closing the remaining connections$/m);
+      assert.doesNotMatch(stderr, /drained: every in-flight request finished/);
+      await reader.cancel().catch(() => {});
+      for (const request of simulator.requests) await request.finished;
+    } finally {
+      await simulator.close();
+    }
+  });
+}

@@ -140,6 +140,8 @@ function errorMessage(body: unknown, shape: "ollama" | "openai"): string {
 
 Deno.test("20 clients in a row each get their own answer when Ollama writes stray bytes after each", async () => {
   await withUpstream(async (request, conn) => {
+    // The inventory's `GET /api/ps` at scrape time goes unanswered: this Ollama lists nothing.
+    if (!request.head.startsWith("POST /api/generate ")) return conn.close();
     const prompt = JSON.parse(decoder.decode(request.body)).prompt as string;
     const n = Number(prompt.split("-")[1]);
     const answer = json(generation(`answer-${n}`));

@@ -12,12 +12,15 @@
  *   its connection).
  *
  * An `insert` hook may add bytes in front of the top-level object's closing `}` (the OpenAI route
- * asks for usage that way); everything else reaches Ollama byte for byte.
+ * asks for usage that way); everything else reaches Ollama byte for byte. A compressed body
+ * (`Content-Encoding: zstd`, `gzip`, `deflate`, `br`) is forwarded as it came, decompressed on the
+ * side only for the scan (see {@linkcode DecompressingScan}); nothing is inserted into it.
  *
  * @module
  */
 
 import { JsonFieldScanner } from "../streams/json_field_scanner.ts";
+import { canDecompress, DecompressingScan } from "./decompressing_scan.ts";
 
 /** Bodies with a known length up to this size are read whole. */
 export const WHOLE_BODY_LIMIT = 64 * 1024;
@@ -48,6 +51,10 @@ export class ScannedRequestBody {
   #clientFailed = false;
   #abort: AbortController | undefined;
   #ended = false;
+  /** Whether the body is compressed in a way that cannot be read (its fields are unknown). */
+  #unreadable = false;
+  /** The decompressor feeding the scan, for a compressed body. */
+  #decoder: DecompressingScan | undefined;
 
   private constructor(scan: JsonFieldScanner) {
     this.scan = scan;
@@ -77,6 +84,14 @@ export class ScannedRequestBody {
       return body;
     }
     if (length !== undefined && length > options.limit) return "too_large";
+    const coding = request.headers.get("content-encoding");
+    let insert = options.insert;
+    if (coding !== null && coding.trim().toLowerCase() !== "identity") {
+      // Nothing can be inserted into compressed bytes; other codings are forwarded unread.
+      insert = undefined;
+      if (!canDecompress(coding)) body.#unreadable = true;
+      else body.#decoder = new DecompressingScan(coding, body.scan, { limit: options.limit });
+    }
     if (length !== undefined && length <= WHOLE_BODY_LIMIT) {
       let bytes: Uint8Array;
       try {
@@ -84,13 +99,19 @@ export class ScannedRequestBody {
       } catch {
         return "client_gone";
       }
-      body.#body = body.#scanned(bytes, options.insert, { whole: true });
+      if (body.#decoder) {
+        await body.#decoder.push(bytes);
+        await body.#decoder.end();
+        body.#body = bytes;
+      } else {
+        body.#body = body.#scanned(bytes, insert, { whole: true });
+      }
       return body;
     }
     const source = request.body;
     if (source === null) return body;
     body.#ended = false;
-    return await body.#stream(source, length, options);
+    return await body.#stream(source, length, { limit: options.limit, insert });
   }
 
   /** The body to forward: bytes, a stream, or `null` when the request has none. */
@@ -129,8 +150,19 @@ export class ScannedRequestBody {
    * streamed body, or an answer that came before the body was taken whole), the last value seen.
    */
   known(key: string): unknown {
-    if (this.#ended && !this.scan.complete) return undefined;
+    if (this.#unreadable || (this.#ended && !this.scan.complete)) return undefined;
     return this.scan.value(key);
+  }
+
+  /**
+   * Scans a chunk of a streamed body (through the decompressor, for a compressed one: the chunk's
+   * memory is reused for the next read, so it must have been taken first) and returns what to
+   * forward.
+   */
+  async #read(chunk: Uint8Array, insert: BodyInsertion | undefined): Promise<Uint8Array> {
+    if (this.#decoder === undefined) return this.#scanned(chunk, insert);
+    await this.#decoder.push(chunk);
+    return chunk;
   }
 
   /** Scans `chunk` and returns it, or a copy with the insertion in front of the closing `}`. */
@@ -156,14 +188,18 @@ export class ScannedRequestBody {
     length: number | undefined,
     options: { limit: number; insert?: BodyInsertion | undefined },
   ): Promise<ScannedRequestBody | RefusedBody> {
-    const reader = source.getReader({ mode: "byob" });
+    // Deno hands a body with a Content-Encoding over as a stream of fresh chunks, not of bytes.
+    const byob = isByteStream(source);
+    const reader = byob ? source.getReader({ mode: "byob" }) : source.getReader();
     let buffer: ArrayBuffer = new ArrayBuffer(READ_BUFFER);
     let received = 0;
     // Reads the next chunk into the one buffer; the previous chunk has been written by then.
     const next = async (): Promise<Uint8Array | null> => {
-      const { done, value } = await reader.read(new Uint8Array(buffer));
+      const { done, value } = byob
+        ? await (reader as ReadableStreamBYOBReader).read(new Uint8Array(buffer))
+        : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
       if (done || value === undefined) return null;
-      buffer = value.buffer as ArrayBuffer;
+      if (byob) buffer = value.buffer as ArrayBuffer;
       received += value.length;
       return value;
     };
@@ -177,7 +213,7 @@ export class ScannedRequestBody {
       void reader.cancel().catch(() => {});
       return "too_large";
     }
-    let pending = first === null ? null : this.#scanned(first, options.insert);
+    let pending = first === null ? null : await this.#read(first, options.insert);
     this.#abort = new AbortController();
     // With an insertion possible the length changes: the body goes chunked.
     if (length !== undefined && options.insert === undefined) this.#contentLength = length;
@@ -197,6 +233,7 @@ export class ScannedRequestBody {
           return;
         }
         if (chunk === null) {
+          await this.#decoder?.end();
           this.#ended = true;
           controller.close();
           return;
@@ -211,7 +248,7 @@ export class ScannedRequestBody {
           this.#abort?.abort(error);
           return;
         }
-        controller.enqueue(this.#scanned(chunk, options.insert));
+        controller.enqueue(await this.#read(chunk, options.insert));
       },
       cancel: (reason) => reader.cancel(reason),
     }, { highWaterMark: 0 });
@@ -222,5 +259,15 @@ export class ScannedRequestBody {
       this.#abort = undefined;
     }
     return this;
+  }
+}
+
+/** Whether `stream` is a byte stream (one a BYOB reader can read). */
+function isByteStream(stream: ReadableStream<Uint8Array>): boolean {
+  try {
+    stream.getReader({ mode: "byob" }).releaseLock();
+    return true;
+  } catch {
+    return false;
   }
 }

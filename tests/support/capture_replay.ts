@@ -114,8 +114,8 @@ export class CaptureReplay {
   #split: ReplaySplit;
   #served: Promise<void>;
   #connections = new Set<Deno.Conn>();
-  /** The bodies of the requests received, in order. */
-  readonly requests: Uint8Array[] = [];
+  /** The requests received, in order (the exporter's health checks included). */
+  readonly requests: { method: string; path: string; body: Uint8Array }[] = [];
 
   private constructor(listener: Deno.Listener, capture: Capture, split: ReplaySplit) {
     this.#listener = listener;
@@ -164,9 +164,9 @@ export class CaptureReplay {
   async #handle(conn: Deno.Conn): Promise<void> {
     try {
       while (true) {
-        const body = await readRequest(conn);
-        if (body === null) break;
-        this.requests.push(body);
+        const request = await readRequest(conn);
+        if (request === null) break;
+        this.requests.push(request);
         await this.#answer(conn);
       }
     } catch {
@@ -203,7 +203,16 @@ export class CaptureReplay {
 }
 
 /** Reads one request (head and a Content-Length or chunked body); `null` at end of stream. */
-async function readRequest(conn: Deno.Conn): Promise<Uint8Array | null> {
+async function readRequest(
+  conn: Deno.Conn,
+): Promise<{ method: string; path: string; body: Uint8Array } | null> {
+  const body = await readBody(conn);
+  return body && { method: body.line[0]!, path: body.line[1]!, body: body.body };
+}
+
+async function readBody(
+  conn: Deno.Conn,
+): Promise<{ line: string[]; body: Uint8Array } | null> {
   let buffer: Uint8Array = new Uint8Array(0);
   const more = async (): Promise<boolean> => {
     const chunk = new Uint8Array(65536);
@@ -217,6 +226,7 @@ async function readRequest(conn: Deno.Conn): Promise<Uint8Array | null> {
     if (!await more()) return null;
     end = indexOf(buffer, CRLF2, 0);
   }
+  const line = decoder.decode(buffer.subarray(0, buffer.indexOf(0x0d))).split(" ");
   const head = decoder.decode(buffer.subarray(0, end)).toLowerCase();
   let rest = buffer.subarray(end + 4);
   const length = /\r\ncontent-length: *(\d+)/.exec(head);
@@ -227,28 +237,28 @@ async function readRequest(conn: Deno.Conn): Promise<Uint8Array | null> {
       if (!await more()) return null;
       rest = buffer;
     }
-    return rest.slice(0, size);
+    return { line, body: rest.slice(0, size) };
   }
-  if (!head.includes("transfer-encoding: chunked")) return new Uint8Array(0);
+  if (!head.includes("transfer-encoding: chunked")) return { line, body: new Uint8Array(0) };
   // A chunked body: read until the last chunk's empty line.
   const body: Uint8Array[] = [];
   while (true) {
-    let line = indexOf(rest, encoder.encode("\r\n"), 0);
-    while (line === -1) {
+    let eol = indexOf(rest, encoder.encode("\r\n"), 0);
+    while (eol === -1) {
       buffer = rest;
       if (!await more()) return null;
       rest = buffer;
-      line = indexOf(rest, encoder.encode("\r\n"), 0);
+      eol = indexOf(rest, encoder.encode("\r\n"), 0);
     }
-    const size = parseInt(decoder.decode(rest.subarray(0, line)), 16);
-    while (rest.length < line + 2 + size + 2) {
+    const size = parseInt(decoder.decode(rest.subarray(0, eol)), 16);
+    while (rest.length < eol + 2 + size + 2) {
       buffer = rest;
       if (!await more()) return null;
       rest = buffer;
     }
-    if (size === 0) return concat(body);
-    body.push(rest.slice(line + 2, line + 2 + size));
-    rest = rest.subarray(line + 2 + size + 2);
+    if (size === 0) return { line, body: concat(body) };
+    body.push(rest.slice(eol + 2, eol + 2 + size));
+    rest = rest.subarray(eol + 2 + size + 2);
   }
 }
 

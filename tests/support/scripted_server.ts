@@ -3,6 +3,12 @@
  * broken framing, interim answers, a close at any point. It reads each request (head and body,
  * by `Content-Length` or chunked) and records it with the connection it came on.
  *
+ * A script that throws fails the test: the server records the first error a script (or the
+ * `headOnly` predicate) throws, and {@linkcode ScriptedServer.close} rethrows it once everything
+ * is closed. Only the connection going away is not an error: a write that fails because the
+ * client left (or the server was closed) rejects the script's `write`, and if the script lets
+ * that rejection through, the connection just ends.
+ *
  * @module
  */
 
@@ -20,7 +26,10 @@ export interface ScriptedRequest {
 
 /** The connection a request came on, as the script sees it. */
 export interface ScriptedConnection {
-  /** Writes every byte of `bytes`. */
+  /**
+   * Writes every byte of `bytes`. Rejects when the connection is gone (the client left, the
+   * script or the server closed it); a script that lets that rejection through ends quietly.
+   */
   write(bytes: string | Uint8Array): Promise<void>;
   /** Closes the connection. */
   close(): void;
@@ -31,7 +40,11 @@ export interface ScriptedConnection {
   waitClosed(): Promise<void>;
 }
 
-/** What the script does with one request: write to the connection, close it, or both. */
+/**
+ * What the script does with one request: write to the connection, close it, or both. Whatever it
+ * throws, other than a failed write on a connection that is gone, makes
+ * {@linkcode ScriptedServer.close} reject with that error.
+ */
 export type Script = (request: ScriptedRequest, connection: ScriptedConnection) => Promise<void>;
 
 /** Options of {@linkcode ScriptedServer}. */
@@ -48,6 +61,9 @@ export interface ScriptedServerOptions {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** The client closed the connection in the middle of a request. */
+class ClientGone extends Error {}
+
 /** A scripted HTTP/1.1 server. */
 export class ScriptedServer {
   /** Every request received, in order. */
@@ -57,6 +73,10 @@ export class ScriptedServer {
   #tasks: Promise<void>[] = [];
   #accepting: Promise<void>;
   #connections = 0;
+  /** The first error a script threw, rethrown by `close()`. */
+  #failure: { readonly error: unknown } | undefined;
+  /** Errors of writes on a connection that is gone: the client left, not a script failure. */
+  #gone = new WeakSet<object>();
 
   #headOnly: (head: string) => boolean;
 
@@ -78,7 +98,10 @@ export class ScriptedServer {
     return this.#connections;
   }
 
-  /** Stops listening, closes every connection and waits for the handlers. */
+  /**
+   * Stops listening, closes every connection and waits for the handlers; then rejects with the
+   * first error a script threw, if one did.
+   */
   async close(): Promise<void> {
     this.#listener.close();
     for (const conn of this.#conns) {
@@ -90,6 +113,7 @@ export class ScriptedServer {
     }
     await this.#accepting;
     await Promise.allSettled(this.#tasks);
+    if (this.#failure !== undefined) throw this.#failure.error;
   }
 
   async #accept(script: Script): Promise<void> {
@@ -113,7 +137,12 @@ export class ScriptedServer {
       write: async (bytes: string | Uint8Array) => {
         const data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
         let written = 0;
-        while (written < data.length) written += await conn.write(data.subarray(written));
+        try {
+          while (written < data.length) written += await conn.write(data.subarray(written));
+        } catch (error) {
+          if (typeof error === "object" && error !== null) this.#gone.add(error);
+          throw error;
+        }
       },
       close: () => {
         closed = true;
@@ -159,8 +188,12 @@ export class ScriptedServer {
         await script(request, handle);
         if (headOnly) break;
       }
-    } catch {
-      // The client went away; the test looks at what it recorded.
+    } catch (error) {
+      // The client went away (a request cut short, a write to a closed connection): the test
+      // looks at what was recorded. Anything else is the script's failure, and the test's.
+      if (!(error instanceof ClientGone) && !this.#gone.has(error as object)) {
+        this.#failure ??= { error };
+      }
     } finally {
       this.#conns.delete(conn);
       handle.close();
@@ -176,7 +209,7 @@ export class ScriptedServer {
     const length = /\r\ncontent-length: *(\d+)/i.exec(head);
     if (length) {
       const size = Number(length[1]);
-      while (get().length < size) if (!await more()) throw new Error("short request body");
+      while (get().length < size) if (!await more()) throw new ClientGone("short request body");
       const body = get().slice(0, size);
       set(get().subarray(size));
       return body;
@@ -186,12 +219,12 @@ export class ScriptedServer {
     for (;;) {
       let lf = get().indexOf(0x0a);
       while (lf === -1) {
-        if (!await more()) throw new Error("short chunked body");
+        if (!await more()) throw new ClientGone("short chunked body");
         lf = get().indexOf(0x0a);
       }
       const size = parseInt(decoder.decode(get().subarray(0, lf)).trim(), 16);
       set(get().subarray(lf + 1));
-      while (get().length < size + 2) if (!await more()) throw new Error("short chunk");
+      while (get().length < size + 2) if (!await more()) throw new ClientGone("short chunk");
       pieces.push(...get().subarray(0, size));
       set(get().subarray(size + 2));
       if (size === 0) return new Uint8Array(pieces);
