@@ -22,16 +22,18 @@ export function startsWith(line: Uint8Array, prefix: Uint8Array): boolean {
   return true;
 }
 
-/** Where `pattern` first occurs in `line` at or after `from`, or -1. */
+/**
+ * Where `pattern` first occurs in `line` at or after `from`, or -1. A plain loop: for lines of a
+ * few hundred bytes it is several times cheaper than calling `indexOf` for every candidate byte.
+ */
 export function indexOfBytes(line: Uint8Array, pattern: Uint8Array, from = 0): number {
   const first = pattern[0]!;
-  const last = line.length - pattern.length;
-  let at = line.indexOf(first, from);
-  while (at !== -1 && at <= last) {
-    let i = 1;
-    while (i < pattern.length && line[at + i] === pattern[i]) i++;
-    if (i === pattern.length) return at;
-    at = line.indexOf(first, at + 1);
+  const size = pattern.length;
+  const last = line.length - size;
+  outer: for (let at = from; at <= last; at++) {
+    if (line[at] !== first) continue;
+    for (let i = 1; i < size; i++) if (line[at + i] !== pattern[i]) continue outer;
+    return at;
   }
   return -1;
 }
