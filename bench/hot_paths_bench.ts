@@ -9,7 +9,9 @@
  *   does nothing, and with the real `StreamObserver` and `NativePart`);
  * - the same for an SSE `/v1/chat/completions` stream (21 token frames, the finish frame, the
  *   usage frame and `[DONE]`) with the real `StreamObserver` and `OpenAiPart`, passing the usage frame on
- *   or stripping it (when the proxy added `include_usage` itself).
+ *   or stripping it (when the proxy added `include_usage` itself);
+ * - the same for a `/v1/messages` stream (24 events) with `MessagesPart` and a `/v1/responses`
+ *   stream (23 events) with `ResponsesPart`, against an empty `TransformStream`.
  *
  * Run: `deno bench bench/hot_paths_bench.ts` (no permissions needed).
  */
@@ -19,8 +21,10 @@ import { Logger } from "../lib/log.ts";
 import { Registry } from "../lib/metrics/registry.ts";
 import { ModelLabels } from "../lib/model_labels.ts";
 import { statsFromOllama, statsFromTail } from "../lib/observe/generation_stats.ts";
+import { MessagesPart } from "../lib/observe/messages_part.ts";
 import { NativePart } from "../lib/observe/native_part.ts";
 import { OpenAiPart } from "../lib/observe/openai_part.ts";
+import { ResponsesPart } from "../lib/observe/responses_part.ts";
 import { StreamObserver } from "../lib/observe/stream_observer.ts";
 import { type ObservationSinks, RequestObservation } from "../lib/observe/request_observation.ts";
 import { ByteLineSplitter } from "../lib/streams/byte_line_splitter.ts";
@@ -30,7 +34,9 @@ import {
   BENCH_MODEL,
   chatFinalChunk,
   chatStreamChunks,
+  messagesStreamChunks,
   openAiStreamChunks,
+  responsesStreamChunks,
 } from "./ollama_bodies.ts";
 
 const CHUNKS = chatStreamChunks();
@@ -224,5 +230,43 @@ Deno.bench({
       streaming: true,
     });
     expect(await drain(tapBody(sourceOf(SSE_CHUNKS), observer)), 22, "frames");
+  },
+});
+
+const MESSAGES_CHUNKS = messagesStreamChunks();
+const RESPONSES_CHUNKS = responsesStreamChunks();
+
+Deno.bench({
+  name: "empty TransformStream",
+  group: "Messages and Responses pumps",
+  baseline: true,
+  fn: async () => {
+    expect(await drain(streamOf(MESSAGES_CHUNKS).pipeThrough(new TransformStream())), 25, "ev");
+  },
+});
+
+Deno.bench({
+  name: "tapBody + StreamObserver/MessagesPart (/v1/messages)",
+  group: "Messages and Responses pumps",
+  fn: async () => {
+    const record = observation(sharedSinks);
+    const observer = new StreamObserver(record, new MessagesPart(record), {
+      status: 200,
+      streaming: true,
+    });
+    expect(await drain(tapBody(sourceOf(MESSAGES_CHUNKS), observer)), 25, "events");
+  },
+});
+
+Deno.bench({
+  name: "tapBody + StreamObserver/ResponsesPart (/v1/responses)",
+  group: "Messages and Responses pumps",
+  fn: async () => {
+    const record = observation(sharedSinks);
+    const observer = new StreamObserver(record, new ResponsesPart(record), {
+      status: 200,
+      streaming: true,
+    });
+    expect(await drain(tapBody(sourceOf(RESPONSES_CHUNKS), observer)), 23, "events");
   },
 });

@@ -197,6 +197,86 @@ export function openAiStreamChunks(options: { includeUsage: boolean }): Uint8Arr
   return frames.map((frame) => encoder.encode(frame));
 }
 
+/** One Server-Sent Event with an `event:` line, as the Messages and Responses APIs send. */
+function namedEvent(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** A streamed `/v1/messages` answer in Ollama's shape: one text block of the tokens. */
+export function messagesStreamChunks(): Uint8Array<ArrayBuffer>[] {
+  const usage = {
+    input_tokens: FINAL_METRICS.prompt_eval_count,
+    output_tokens: FINAL_METRICS.eval_count,
+  };
+  const frames = [
+    namedEvent("message_start", {
+      type: "message_start",
+      message: {
+        id: "msg_0",
+        type: "message",
+        role: "assistant",
+        model: BENCH_MODEL,
+        content: [],
+        usage: { input_tokens: 6, output_tokens: 0 },
+      },
+    }),
+    namedEvent("content_block_start", {
+      type: "content_block_start",
+      index: 0,
+      content_block: { type: "text", text: "" },
+    }),
+    ...TOKENS.map((text) =>
+      namedEvent("content_block_delta", {
+        type: "content_block_delta",
+        index: 0,
+        delta: { type: "text_delta", text },
+      })
+    ),
+    namedEvent("content_block_stop", { type: "content_block_stop", index: 0 }),
+    namedEvent("message_delta", {
+      type: "message_delta",
+      delta: { stop_reason: "end_turn" },
+      usage,
+    }),
+    namedEvent("message_stop", { type: "message_stop" }),
+  ];
+  return frames.map((frame) => encoder.encode(frame));
+}
+
+/** A streamed `/v1/responses` answer in Ollama's shape: one message of the tokens. */
+export function responsesStreamChunks(): Uint8Array<ArrayBuffer>[] {
+  let sequence = 0;
+  const event = (type: string, data: Record<string, unknown>) =>
+    namedEvent(type, { ...data, sequence_number: sequence++, type });
+  const frames = [
+    event("response.created", { response: { status: "in_progress", model: BENCH_MODEL } }),
+    event("response.output_item.added", {
+      item: { id: "msg_0", type: "message", role: "assistant", content: [] },
+      output_index: 0,
+    }),
+    ...TOKENS.map((delta) =>
+      event("response.output_text.delta", {
+        content_index: 0,
+        delta,
+        item_id: "msg_0",
+        output_index: 0,
+      })
+    ),
+    event("response.completed", {
+      response: {
+        status: "completed",
+        model: BENCH_MODEL,
+        usage: {
+          input_tokens: FINAL_METRICS.prompt_eval_count,
+          output_tokens: FINAL_METRICS.eval_count,
+          total_tokens: FINAL_METRICS.prompt_eval_count + FINAL_METRICS.eval_count,
+        },
+      },
+    }),
+  ];
+  return frames.map((frame) => encoder.encode(frame));
+}
+
 /** The non-streaming `/v1/chat/completions` answer. */
 export function openAiBody(): Uint8Array<ArrayBuffer> {
   return encoder.encode(JSON.stringify({

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { hasNonEmptyString, startsWith } from "../streams/byte_match.ts";
 import { finishReason } from "./finish_reason.ts";
 import { statsFromUsage } from "./generation_stats.ts";
 import { isRecord, nonEmpty, parseObject } from "./parse_object.ts";
@@ -19,6 +20,12 @@ import type { RequestObservation } from "./request_observation.ts";
 import type { StreamPart } from "./stream_observer.ts";
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+/** How a content block delta begins in Ollama's encoding (`type` first, then `index`). */
+const DELTA_START = encoder.encode('data: {"type":"content_block_delta",');
+const TEXT = encoder.encode('"delta":{"type":"text_delta","text":"');
+const THINKING = encoder.encode('"delta":{"type":"thinking_delta","thinking":"');
+const JSON_PART = encoder.encode('"delta":{"type":"input_json_delta","partial_json":"');
 
 /** Reads Messages events and objects into a request's observation. */
 export class MessagesPart implements StreamPart {
@@ -44,6 +51,18 @@ export class MessagesPart implements StreamPart {
   line(line: Uint8Array, now: number): void {
     // "data:" starts with 0x64 ('d'); "event:" lines and blank lines carry nothing to count.
     if (line.length < 6 || line[0] !== 0x64) return;
+    if (startsWith(line, DELTA_START)) {
+      // A delta with output (the common case), recognised from its bytes; in compact JSON a
+      // quote inside a string is escaped, so these keys cannot be part of the text.
+      if (hasNonEmptyString(line, TEXT) || hasNonEmptyString(line, JSON_PART)) {
+        this.#observation.output(now, "answer");
+        return;
+      }
+      if (hasNonEmptyString(line, THINKING)) {
+        this.#observation.output(now, "thinking");
+        return;
+      }
+    }
     const text = decoder.decode(line);
     if (!text.startsWith("data:")) return;
     const event = parseObject(text.slice(text[5] === " " ? 6 : 5));

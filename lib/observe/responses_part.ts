@@ -14,6 +14,7 @@
  * @module
  */
 
+import { endsWith, startsWith } from "../streams/byte_match.ts";
 import { responsesFinishReason } from "./finish_reason.ts";
 import { statsFromUsage } from "./generation_stats.ts";
 import { isRecord, nonEmpty, parseObject } from "./parse_object.ts";
@@ -30,6 +31,14 @@ const DELTAS: ReadonlyMap<string, "answer" | "thinking"> = new Map([
   ["response.reasoning_summary_text.delta", "thinking"],
   ["response.reasoning_text.delta", "thinking"],
 ]);
+
+const encoder = new TextEncoder();
+/** How a delta event with a non-empty delta begins in Ollama's encoding (keys sorted). */
+const NON_EMPTY_DELTA = encoder.encode('data: {"delta":"');
+/** How each delta event ends in Ollama's encoding (`type` last), with the output it carries. */
+const DELTA_ENDS: readonly (readonly [Uint8Array, "answer" | "thinking"])[] = [...DELTAS].map((
+  [type, kind],
+) => [encoder.encode(`"type":"${type}"}`), kind]);
 
 /** The events that end a response. */
 const ENDS = new Set(["response.completed", "response.incomplete", "response.failed"]);
@@ -58,6 +67,15 @@ export class ResponsesPart implements StreamPart {
   line(line: Uint8Array, now: number): void {
     // "data:" starts with 0x64 ('d'); "event:" lines and blank lines carry nothing to count.
     if (line.length < 6 || line[0] !== 0x64) return;
+    if (startsWith(line, NON_EMPTY_DELTA) && line[NON_EMPTY_DELTA.length] !== 0x22) {
+      // A delta with output (the common case), recognised from its bytes.
+      for (const [end, kind] of DELTA_ENDS) {
+        if (endsWith(line, end)) {
+          this.#observation.output(now, kind);
+          return;
+        }
+      }
+    }
     const text = decoder.decode(line);
     if (!text.startsWith("data:")) return;
     const event = parseObject(text.slice(text[5] === " " ? 6 : 5));
