@@ -111,7 +111,13 @@ Deno.test("every alert has a for duration, a severity, a summary and a descripti
   const byName = new Map(alerts.map((alert) => [alert.alert, alert]));
   assert.match(byName.get("OllamaDown")?.expr ?? "", /^ollama_up == 0$/);
   assert.match(byName.get("OllamaExporterDown")?.expr ?? "", /^up\{job="[^"]+"\} == 0$/);
-  for (const name of ["OllamaHighErrorRatio", "OllamaSlowTimeToFirstToken"]) {
+  for (
+    const name of [
+      "OllamaHighErrorRatio",
+      "OllamaSlowTimeToFirstToken",
+      "OllamaAnswersTruncated",
+    ]
+  ) {
     assert.match(byName.get(name)?.expr ?? "", /sum by \(model/, `${name} sums over replicas`);
   }
 });

@@ -205,7 +205,7 @@ Deno.test("dashboard and alerts: every metric and label is one the exporter expo
   assert.deepEqual(problems, [], `\n${problems.join("\n")}`);
 });
 
-Deno.test("the dashboard charts the loaded-model, version and client series", async () => {
+Deno.test("the dashboard charts the loaded-model, version, client and answer series", async () => {
   const all = (await shippedExpressions()).map(({ expr }) => expr).join("\n");
   for (
     const name of [
@@ -215,6 +215,9 @@ Deno.test("the dashboard charts the loaded-model, version and client series", as
       "ollama_response_seconds_bucket",
       "ollama_time_to_first_token_seconds_bucket",
       "ollama_tokens_per_second_bucket",
+      "ollama_time_to_first_answer_seconds_bucket",
+      "ollama_tool_calls_total",
+      "ollama_finished_generations_total",
       "ollama_tokens_generated_total",
       "ollama_tokens_processed_total",
       "ollama_loaded_models",
