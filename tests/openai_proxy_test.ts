@@ -132,10 +132,21 @@ Deno.test("OpenAI errors pass with their status and shape; mid-stream error even
     assert.equal(proxied.status, 404);
     assert.equal(proxied.text, direct.text);
     assert.equal(JSON.parse(proxied.text).error.type, "not_found_error");
+    // A runner dying mid-stream: Ollama's OpenAI writer turns the error line into one last
+    // ordinary chunk (model "", empty content, finish_reason null) and sends no [DONE].
     h.simulator.configure({ failMidStream: { afterChunks: 2 } });
     const failing = await post(h.url, "/v1/chat/completions", chatRequest({ stream: true }));
     assert.equal(failing.status, 200);
-    assert.match(failing.text, /data: \{"error":/);
+    assert.ok(!failing.text.includes("[DONE]"), "no [DONE] after the failure");
+    assert.ok(!failing.text.includes('"error"'), "no error object either");
+    const frames = failing.text.trimEnd().split("\n\n").map((f) => JSON.parse(f.slice(6)));
+    assert.equal(frames.length, 3);
+    assert.equal(frames[2].model, "");
+    assert.deepEqual(frames[2].choices, [{
+      index: 0,
+      delta: { content: "" },
+      finish_reason: null,
+    }]);
     await h.settle();
     const labels = { model: MODEL, endpoint: "/v1/chat/completions" };
     assert.equal(

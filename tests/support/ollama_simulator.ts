@@ -1,7 +1,9 @@
 /**
  * A faithful stand-in for an Ollama server, for tests of the exporter: Ollama's routes and wire
- * formats (native NDJSON and OpenAI-compatible SSE), deterministic answers whose token counts
- * and durations tests can compute in advance, and knobs for delays, split writes, mid-stream
+ * formats (native NDJSON, OpenAI-compatible SSE in both stream shapes, OpenAI Responses and
+ * Anthropic Messages SSE with `event:` lines), thinking models and a scripted tool caller,
+ * deterministic answers whose token counts and durations tests can compute in advance
+ * (`expectedCompletion`, `expectedReply`), and knobs for delays, split writes, mid-stream
  * failures and foreign Host headers. It records every request and notices clients that go away.
  *
  * Run standalone: `deno run --allow-net tests/support/ollama_simulator.ts --port 11434`.
@@ -14,7 +16,17 @@ import { isAllowedHost } from "./simulator/allowed_host.ts";
 import { createBodyStream } from "./simulator/body_stream.ts";
 import { corsDecision } from "./simulator/cors_policy.ts";
 import { emptyReply } from "./simulator/empty_reply.ts";
-import { type ExpectedCompletion, expectedCompletion } from "./simulator/expected_completion.ts";
+import {
+  type ExpectedCompletion,
+  expectedCompletion,
+  type ExpectedCompletionOptions,
+} from "./simulator/expected_completion.ts";
+import {
+  type ExpectedReply,
+  expectedReply,
+  type GenerationPath,
+} from "./simulator/expected_reply.ts";
+import { openAiStreamFormatOf } from "./simulator/openai_stream_format.ts";
 import { type ExpectedEmbedding, expectedEmbedding } from "./simulator/expected_embedding.ts";
 import { fixedReply } from "./simulator/fixed_reply.ts";
 import { LoadedModels } from "./simulator/loaded_models.ts";
@@ -36,15 +48,33 @@ export { RecordedRequest } from "./simulator/recorded_request.ts";
 export {
   type CompletionMetrics,
   DEFAULT_RESPONSE_TOKENS,
+  DEFAULT_THINKING_TOKENS,
   type ExpectedCompletion,
   expectedCompletion,
   type ExpectedCompletionOptions,
+  type OutputPiece,
 } from "./simulator/expected_completion.ts";
+export {
+  type ExpectedReply,
+  expectedReply,
+  type ExpectedReplyOptions,
+  type GenerationPath,
+} from "./simulator/expected_reply.ts";
+export { anthropicInputEstimate } from "./simulator/anthropic_estimate.ts";
+export {
+  type PlannedToolCall,
+  plannedToolCall,
+  SCRIPTED_TOOL_NAME,
+  SCRIPTED_TOOL_TOKENS,
+} from "./simulator/planned_tool_call.ts";
+export { THINKING_TOKENS, thinkingTokens } from "./simulator/thinking_tokens.ts";
+export { type OpenAiStreamFormat, openAiStreamFormatOf } from "./simulator/openai_stream_format.ts";
 export {
   type CountedMessage,
   countPromptTokens,
   MESSAGE_TOKENS,
   TEMPLATE_TOKENS,
+  TOOL_TOKENS,
 } from "./simulator/prompt_tokens.ts";
 export {
   EMBED_EXTRA_TOKENS,
@@ -54,11 +84,13 @@ export {
 } from "./simulator/expected_embedding.ts";
 export { modelDimensions } from "./simulator/model_dimensions.ts";
 export { RESPONSE_TOKENS, responseTokens } from "./simulator/response_tokens.ts";
+export { THINK_LEVELS } from "./simulator/native_think.ts";
 export { DEFAULT_TIMINGS, type Timings } from "./simulator/timings.ts";
 export type { LoadedModelSpec } from "./simulator/loaded_models.ts";
 export {
   DEFAULT_FAILURE_MESSAGE,
   DEFAULT_MODELS,
+  DEFAULT_REGISTRY,
   DEFAULT_VERSION,
   type MidStreamFailure,
   type SimulatorOptions,
@@ -132,19 +164,50 @@ export class OllamaSimulator {
 
   /**
    * The exact answer this simulator, as configured now, gives to a generation of `model` for
-   * `input` (prompt string or chat messages); see {@link expectedCompletion}.
+   * `input` (prompt string or chat messages, as the family converts them); see
+   * {@link expectedCompletion}. An installed model's capabilities are the catalog's.
    */
   expectedCompletion(
     model: string,
     input: string | readonly CountedMessage[],
-    options: { readonly numPredict?: number; readonly system?: string } = {},
+    options: Pick<ExpectedCompletionOptions, "numPredict" | "system" | "think" | "tools"> = {},
   ): ExpectedCompletion {
-    return expectedCompletion(model, input, {
-      ...options,
-      responseTokens: this.#options.responseTokens,
-      timings: this.#options.timings,
-      lastTokenInFinalChunk: this.#options.lastTokenInFinalChunk,
+    return expectedCompletion(model, input, { ...options, ...this.#modelOptions(model) });
+  }
+
+  /**
+   * The exact answer this simulator, as configured now, gives to `body` sent to `path`, as the
+   * API family reports it (tokens, chunks, tool calls, finish reason); see {@link expectedReply}.
+   */
+  expectedReply(path: GenerationPath, body: unknown): ExpectedReply {
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    let model = "";
+    try {
+      const value = JSON.parse(text);
+      if (typeof value?.model === "string") model = value.model;
+    } catch {
+      // expectedReply reports the bad body.
+    }
+    const options = this.#options;
+    return expectedReply(path, text, {
+      ...this.#modelOptions(model),
+      openAiStreamFormat: openAiStreamFormatOf(options.version, options.openAiStreamFormat),
     });
+  }
+
+  #modelOptions(model: string) {
+    const options = this.#options;
+    const record = this.#catalog.find(model);
+    return {
+      responseTokens: options.responseTokens,
+      thinkingTokens: options.thinkingTokens,
+      stopsNaturally: options.stopsNaturally,
+      timings: options.timings,
+      lastTokenInFinalChunk: options.lastTokenInFinalChunk,
+      ...(record === undefined
+        ? {}
+        : { capabilities: record.capabilities, callsTool: record.callsTool }),
+    };
   }
 
   /** The exact embeddings this simulator, as configured now, returns; see {@link expectedEmbedding}. */

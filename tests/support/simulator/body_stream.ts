@@ -38,7 +38,8 @@ export interface BodyStreamEvents {
 }
 
 /**
- * A pull-based body: each pull produces one write. `first` is written at once (its delay has
+ * A pull-based body: each pull produces one write, one I/O turn (or `splitDelayMs`) after the
+ * previous one, so each write is its own HTTP chunk. `first` is written at once (its delay has
  * already been waited for, before the headers); every later part after its own delay.
  * Cancellation (the client going away) stops production at once: pending delays are cut, the
  * part iterator is returned and `onAbort` fires.
@@ -136,7 +137,9 @@ export function createBodyStream(
           continue;
         }
         const size = pieceLength(buffer.length - offset);
-        if (wrote && split !== "line") {
+        // One I/O turn between writes: each write leaves as its own HTTP chunk, as each flush of
+        // Ollama does (without it the HTTP layer merges the lines written in one turn).
+        if (wrote && !options.fast) {
           if (options.splitDelayMs > 0) {
             if (!await abortableSleep(options.splitDelayMs, stop.signal)) return;
           } else {

@@ -29,8 +29,16 @@ export interface ModelRecord {
   /** Milliseconds since the epoch. */
   readonly modifiedAt: number;
   readonly details: ModelDetails;
-  /** `completion` (and `tools`) for generative models, `embedding` for embedding models. */
+  /**
+   * `completion` (and `tools`, `thinking`) for generative models, `embedding` for embedding
+   * models. A `thinking` model thinks before it answers unless the request says `think: false`.
+   */
   readonly capabilities: readonly string[];
+  /**
+   * A scripted tool caller like the real `tiny-tools`: it always answers the same call,
+   * `get_weather({"city":"Paris"})`, in three text tokens and an end token.
+   */
+  readonly callsTool: boolean;
   readonly contextLength: number;
   readonly embeddingLength: number;
   readonly parameterCount: number;
@@ -38,6 +46,7 @@ export interface ModelRecord {
 
 interface ModelSpec {
   readonly size: number;
+  readonly callsTool?: boolean;
   readonly family: string;
   readonly parameterSize: string;
   readonly quantization: string;
@@ -65,6 +74,52 @@ const KNOWN_SPECS: Readonly<Record<string, ModelSpec>> = {
     contextLength: 32768,
     parameterCount: 494032768,
   },
+  "qwen3:0.6b": {
+    size: 522653767,
+    family: "qwen3",
+    parameterSize: "751.63M",
+    quantization: "Q4_K_M",
+    capabilities: ["completion", "tools", "thinking"],
+    contextLength: 40960,
+    parameterCount: 751632384,
+  },
+  "tiny:latest": {
+    size: 569005,
+    family: "llama",
+    parameterSize: "138K",
+    quantization: "unknown",
+    capabilities: ["completion", "tools"],
+    contextLength: 2048,
+    parameterCount: 138496,
+  },
+  "tiny-think:latest": {
+    size: 569384,
+    family: "llama",
+    parameterSize: "138K",
+    quantization: "unknown",
+    capabilities: ["completion", "tools", "thinking"],
+    contextLength: 2048,
+    parameterCount: 138496,
+  },
+  "tiny-tools:latest": {
+    size: 569613,
+    family: "llama",
+    parameterSize: "139K",
+    quantization: "unknown",
+    capabilities: ["completion", "tools"],
+    contextLength: 2048,
+    parameterCount: 138752,
+    callsTool: true,
+  },
+  "tiny-embed:latest": {
+    size: 452328,
+    family: "bert",
+    parameterSize: "112K",
+    quantization: "unknown",
+    capabilities: ["embedding"],
+    contextLength: 512,
+    parameterCount: 112128,
+  },
   "nomic-embed-text:latest": {
     size: 274302450,
     family: "nomic-bert",
@@ -78,8 +133,11 @@ const KNOWN_SPECS: Readonly<Record<string, ModelSpec>> = {
 
 /**
  * Metadata of a model called `name`, modified at `modifiedAt`: the real figures for the three
- * default models; for any other name a generative llama-family model (an embedding model when the
- * name contains `embed`) with a size and digest derived from the name.
+ * default models, `qwen3:0.6b` (thinking) and the real test server's `tiny`, `tiny-think`
+ * (thinking), `tiny-tools` (scripted tool caller) and `tiny-embed`; for any other name a
+ * generative llama-family model with a size and digest derived from the name: an embedding model
+ * when the name contains `embed`, a thinking model when it contains `think`, a scripted tool
+ * caller when it contains `tools`.
  */
 export function describeModel(name: string, modifiedAt: number): ModelRecord {
   const canonical = canonicalModelName(name);
@@ -99,6 +157,7 @@ export function describeModel(name: string, modifiedAt: number): ModelRecord {
       quantization_level: spec.quantization,
     },
     capabilities: spec.capabilities,
+    callsTool: spec.callsTool === true,
     contextLength: spec.contextLength,
     embeddingLength: modelDimensions(canonical),
     parameterCount: spec.parameterCount,
@@ -106,13 +165,18 @@ export function describeModel(name: string, modifiedAt: number): ModelRecord {
 }
 
 function fallbackSpec(name: string, hash: number): ModelSpec {
-  const embedding = name.toLowerCase().includes("embed");
+  const lower = name.toLowerCase();
+  const embedding = lower.includes("embed");
+  const thinking = lower.includes("think");
+  const tools = thinking || lower.includes("tools");
+  const generative = ["completion", ...(tools ? ["tools"] : []), ...(thinking ? ["thinking"] : [])];
   return {
     size: 1_000_000_000 + (hash % 1_000_000_000),
     family: embedding ? "bert" : "llama",
     parameterSize: embedding ? "335M" : "1B",
     quantization: embedding ? "F16" : "Q4_K_M",
-    capabilities: embedding ? ["embedding"] : ["completion"],
+    capabilities: embedding ? ["embedding"] : generative,
+    callsTool: !embedding && lower.includes("tools"),
     contextLength: embedding ? 512 : 4096,
     parameterCount: embedding ? 334_000_000 : 1_000_000_000,
   };

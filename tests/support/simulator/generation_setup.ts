@@ -12,20 +12,35 @@ import type { RouteContext } from "./route_types.ts";
 
 /** A generation ready to be written. */
 export interface GenerationSetup {
+  /** The installed model. */
   readonly record: ModelRecord;
+  /** The answer. */
   readonly plan: ExpectedCompletion;
+  /** Its chunks and their delays. */
   readonly timeline: GenerationTimeline;
 }
 
-/** What a generation asks for. */
+/** What a generation asks for, once a family's request is converted as Ollama converts it. */
 export interface GenerationAsk {
   /** Model name as the request gave it. */
   readonly model: string;
+  /** The prompt, or the messages as the family converts them. */
   readonly input: string | readonly CountedMessage[];
   /** `generate` or `chat`: the verb of Ollama's capability error. */
   readonly verb: "generate" | "chat";
+  /** The token limit (`num_predict`, `max_tokens`, `max_output_tokens`). */
   readonly numPredict?: number;
+  /** `system` of /api/generate. */
   readonly system?: string;
+  /** The thinking switch (`true`, `false` or a level); absent: the model's default. */
+  readonly think?: boolean | string;
+  /**
+   * `/v1/messages` only: thinking asked of a model that cannot think is dropped instead of
+   * refused (Ollama "relaxes" it for Anthropic clients).
+   */
+  readonly relaxThinking?: boolean;
+  /** Names of the tools the request offers. */
+  readonly tools?: readonly string[];
 }
 
 /** Result of {@link setupGeneration}: a setup, or the error Ollama's handler would return. */
@@ -34,14 +49,19 @@ export type SetupResult =
   | { readonly ok: false; readonly status: number; readonly message: string };
 
 /**
- * Looks the model up (404 `model 'X' not found`), checks it can generate (400 `"X" does not
- * support generate|chat`), and plans the answer and its timeline with the simulator's
- * configuration.
+ * Looks the model up (404 `model 'X' not found`), checks thinking (400 `"X" does not support
+ * thinking` when it is asked of a model without the capability) and that it can generate (400
+ * `"X" does not support generate|chat`), and plans the answer and its timeline with the
+ * simulator's configuration.
  */
 export function setupGeneration(ask: GenerationAsk, context: RouteContext): SetupResult {
   const record = context.catalog.find(ask.model);
   if (record === undefined) {
     return { ok: false, status: 404, message: `model '${ask.model}' not found` };
+  }
+  const thinks = ask.think !== undefined && ask.think !== false;
+  if (thinks && !record.capabilities.includes("thinking") && ask.relaxThinking !== true) {
+    return { ok: false, status: 400, message: `"${ask.model}" does not support thinking` };
   }
   if (!record.capabilities.includes("completion")) {
     return { ok: false, status: 400, message: `"${ask.model}" does not support ${ask.verb}` };
@@ -49,10 +69,16 @@ export function setupGeneration(ask: GenerationAsk, context: RouteContext): Setu
   const options = context.options;
   const plan = expectedCompletion(ask.model, ask.input, {
     responseTokens: options.responseTokens,
+    thinkingTokens: options.thinkingTokens,
+    stopsNaturally: options.stopsNaturally,
     timings: options.timings,
     lastTokenInFinalChunk: options.lastTokenInFinalChunk,
+    capabilities: record.capabilities,
+    callsTool: record.callsTool,
     ...(ask.numPredict === undefined ? {} : { numPredict: ask.numPredict }),
     ...(ask.system === undefined ? {} : { system: ask.system }),
+    ...(ask.think === undefined ? {} : { think: ask.think }),
+    ...(ask.tools === undefined ? {} : { tools: ask.tools }),
   });
   const timeline = generationTimeline(plan, {
     firstTokenDelayMs: options.fast ? 0 : options.firstTokenDelayMs,

@@ -1,16 +1,16 @@
 /**
- * The timeline of one simulated generation: token chunks, then the final chunk or an error, each
- * with the delay before it. Native and OpenAI-compatible endpoints format the same timeline.
+ * The timeline of one simulated generation: its intermediate chunks, then the final chunk or an
+ * error, each with the delay before it. Every API family formats the same timeline.
  *
  * @module
  */
 
-import type { ExpectedCompletion } from "./expected_completion.ts";
+import type { ExpectedCompletion, OutputPiece } from "./expected_completion.ts";
 import { DEFAULT_FAILURE_MESSAGE, type MidStreamFailure } from "./simulator_options.ts";
 
 /** One event of a generation. */
 export type GenerationStep =
-  | { readonly kind: "token"; readonly text: string; readonly delayMs: number }
+  | { readonly kind: "piece"; readonly piece: OutputPiece; readonly delayMs: number }
   | { readonly kind: "done"; readonly text: string; readonly delayMs: number }
   | { readonly kind: "error"; readonly message: string; readonly delayMs: number };
 
@@ -34,22 +34,23 @@ export interface GenerationTimeline {
 }
 
 /**
- * The timeline of `plan`: its intermediate chunks (the first after `firstTokenDelayMs`, the
- * others after `tokenDelayMs` each), then the final chunk (right after the last token, or after
- * `tokenDelayMs` when it carries text). With `failMidStream`, an error step replaces everything
- * after `afterChunks` token chunks (no failure when `afterChunks` exceeds the chunk count).
+ * The timeline of `plan`: its intermediate chunks (`plan.pieces`: the first after
+ * `firstTokenDelayMs`, the others after `tokenDelayMs` each), then the final chunk (right after
+ * the last piece, or after `tokenDelayMs` when it carries text). With `failMidStream`, an error
+ * step replaces everything after `afterChunks` pieces (no failure when `afterChunks` exceeds the
+ * piece count).
  */
 export function generationTimeline(
   plan: ExpectedCompletion,
   behaviour: GenerationBehaviour,
 ): GenerationTimeline {
   const configured = behaviour.failMidStream;
-  const failing = configured !== undefined && configured.afterChunks <= plan.chunks.length;
+  const failing = configured !== undefined && configured.afterChunks <= plan.pieces.length;
   const failAt = failing ? configured.afterChunks : Infinity;
   const message = configured?.message ?? DEFAULT_FAILURE_MESSAGE;
   const delayAt = (index: number): number =>
     index === 0 ? behaviour.firstTokenDelayMs : behaviour.tokenDelayMs;
-  const tokenCount = Math.min(plan.chunks.length, failAt);
+  const tokenCount = Math.min(plan.pieces.length, failAt);
   const finalDelay = tokenCount === 0
     ? behaviour.firstTokenDelayMs
     : failing || plan.finalText !== ""
@@ -60,7 +61,8 @@ export function generationTimeline(
   return {
     *steps() {
       for (let index = 0; index < tokenCount; index++) {
-        yield { kind: "token", text: plan.chunks[index] ?? "", delayMs: delayAt(index) };
+        const piece = plan.pieces[index] as OutputPiece;
+        yield { kind: "piece", piece, delayMs: delayAt(index) };
       }
       if (failing) yield { kind: "error", message, delayMs: finalDelay };
       else yield { kind: "done", text: plan.finalText, delayMs: finalDelay };

@@ -5,6 +5,7 @@
  */
 
 import type { OpenAiIdentity } from "./openai_identity.ts";
+import type { PlannedToolCall } from "./planned_tool_call.ts";
 
 /** `system_fingerprint` of every OpenAI-compatible answer. */
 export const FINGERPRINT = "fp_ollama";
@@ -25,9 +26,12 @@ export const ZERO_USAGE: OpenAiUsage = Object.freeze({
 
 /** What one chunk says. */
 export interface ChunkContent {
+  /** `model` (the request's name; "" on the chunk a mid-stream error line becomes). */
   readonly model: string;
+  /** `created`; default the identity's. */
+  readonly created?: number;
   /** Chat: the `delta` object. Ignored for completions. */
-  readonly delta?: Readonly<Record<string, string>>;
+  readonly delta?: Readonly<Record<string, unknown>>;
   /** Completions: the `text`. Ignored for chat. */
   readonly text?: string;
   readonly finishReason?: string | null;
@@ -42,7 +46,8 @@ export interface ChunkContent {
  * model, system_fingerprint`, plus zero `usage` on every chunk when `include_usage` is set.
  */
 export function openAiChunk(identity: OpenAiIdentity, content: ChunkContent): unknown {
-  const { id, created } = identity;
+  const { id } = identity;
+  const created = content.created ?? identity.created;
   const finish_reason = content.finishReason ?? null;
   if (identity.kind === "chat") {
     return {
@@ -69,4 +74,17 @@ export function openAiChunk(identity: OpenAiIdentity, content: ChunkContent): un
     system_fingerprint: FINGERPRINT,
     ...(usage === undefined ? {} : { usage }),
   };
+}
+
+/**
+ * Tool calls as the OpenAI layer writes them: `{id, index, type:"function", function:{name,
+ * arguments}}`, the arguments as compact JSON text.
+ */
+export function openAiToolCalls(calls: readonly PlannedToolCall[]): unknown[] {
+  return calls.map((call) => ({
+    id: call.id,
+    index: call.index,
+    type: "function",
+    function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+  }));
 }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { type OpenAiStreamFormat, openAiStreamFormatOf } from "./openai_stream_format.ts";
 import type { RouteContext } from "./route_types.ts";
 
 /** Which OpenAI-compatible endpoint is answering. */
@@ -11,6 +12,7 @@ export type OpenAiKind = "chat" | "completion";
 
 /** What every chunk of one answer shares. */
 export interface OpenAiIdentity {
+  /** Which endpoint answers. */
   readonly kind: OpenAiKind;
   /** `chatcmpl-N` or `cmpl-N`. */
   readonly id: string;
@@ -18,11 +20,14 @@ export interface OpenAiIdentity {
   readonly created: number;
   /** `stream_options.include_usage`. */
   readonly includeUsage: boolean;
+  /** Shape of a chat stream. */
+  readonly format: OpenAiStreamFormat;
 }
 
 /**
  * Identity of the request `context` answers: ids `chatcmpl-N` / `cmpl-N` with N the request
- * number modulo 999 (Ollama uses `rand.Intn(999)`), `created` its arrival second.
+ * number modulo 999 (Ollama uses `rand.Intn(999)`), `created` its arrival second, the chat
+ * stream shape from the simulator's `version` / `openAiStreamFormat`.
  */
 export function openAiIdentity(
   kind: OpenAiKind,
@@ -34,5 +39,6 @@ export function openAiIdentity(
     id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${context.sequence % 999}`,
     created: Math.floor(context.receivedAt / 1000),
     includeUsage: options.includeUsage,
+    format: openAiStreamFormatOf(context.options.version, context.options.openAiStreamFormat),
   };
 }

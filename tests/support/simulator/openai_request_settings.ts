@@ -10,7 +10,7 @@ export interface OpenAiRequestSettings {
   readonly stream: boolean;
   /** `stream_options.include_usage === true`. */
   readonly includeUsage: boolean;
-  /** `max_tokens` (or `max_completion_tokens`), which Ollama maps to `num_predict`. */
+  /** `max_tokens`, which Ollama maps to `num_predict` (it ignores `max_completion_tokens`). */
   readonly numPredict: number | undefined;
 }
 
@@ -21,12 +21,7 @@ export function openAiRequestSettings(
   const streamOptions = body["stream_options"];
   const includeUsage = streamOptions !== null && typeof streamOptions === "object" &&
     (streamOptions as Record<string, unknown>)["include_usage"] === true;
-  let numPredict: number | undefined;
-  for (const field of ["max_tokens", "max_completion_tokens"]) {
-    const value = body[field];
-    if (numPredict === undefined && typeof value === "number" && Number.isFinite(value)) {
-      numPredict = value;
-    }
-  }
+  const value = body["max_tokens"];
+  const numPredict = typeof value === "number" && Number.isFinite(value) ? value : undefined;
   return { stream: body["stream"] === true, includeUsage, numPredict };
 }

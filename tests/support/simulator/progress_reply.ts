@@ -5,8 +5,7 @@
  */
 
 import { goJson } from "./go_json.ts";
-import { jsonReply } from "./json_reply.ts";
-import { ollamaError } from "./ollama_error.ts";
+import { fixedReply } from "./fixed_reply.ts";
 import { type Reply, textPart } from "./reply.ts";
 import type { RouteContext } from "./route_types.ts";
 import { DEFAULT_FAILURE_MESSAGE } from "./simulator_options.ts";
@@ -35,7 +34,8 @@ export interface ProgressPlan {
  * Streams `steps` as `application/x-ndjson`, one line every `pullIntervalMs`. An error (from
  * `plan.error`, or `failMidStream` after `afterChunks` lines) is a final `{"error":"..."}` line
  * with status 200, or a 500 when it comes before any line. `stream:false` answers after the
- * whole time with only `{"status":"success"}` (or the 500 error).
+ * whole time with only `{"status":"success"}` (or the 500 error), `application/json` (no
+ * charset) as Ollama's `waitForStream` writes it.
  */
 export function progressReply(plan: ProgressPlan, context: RouteContext): Reply {
   const { steps } = plan;
@@ -44,13 +44,16 @@ export function progressReply(plan: ProgressPlan, context: RouteContext): Reply 
   const cut = plan.error !== undefined ? steps.length : failure?.afterChunks;
   const failing = cut !== undefined && cut <= steps.length;
   const message = plan.error ?? failure?.message ?? DEFAULT_FAILURE_MESSAGE;
+  // Ollama sets `application/json` before it knows the outcome, so gin's c.JSON keeps it.
+  const json = (status: number, value: unknown, delayMs = 0) =>
+    fixedReply(status, goJson(value), { contentType: "application/json", delayMs });
   if (!plan.stream) {
     const delayMs = interval * steps.length;
-    if (failing) return ollamaError(500, message, { delayMs });
+    if (failing) return json(500, { error: message }, delayMs);
     plan.onSuccess();
-    return jsonReply(200, { status: "success" }, { delayMs });
+    return json(200, { status: "success" }, delayMs);
   }
-  if (failing && cut === 0) return ollamaError(500, message);
+  if (failing && cut === 0) return json(500, { error: message });
   return streamReply(
     "application/x-ndjson",
     (function* () {

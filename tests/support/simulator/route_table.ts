@@ -16,12 +16,14 @@ import { embedRoute } from "./routes/embed_route.ts";
 import { embeddingsRoute } from "./routes/embeddings_route.ts";
 import { generateRoute } from "./routes/generate_route.ts";
 import { headBlobRoute } from "./routes/head_blob_route.ts";
+import { messagesRoute } from "./routes/messages_route.ts";
 import { openAiEmbeddingsRoute } from "./routes/openai_embeddings_route.ts";
 import { openAiModelRoute } from "./routes/openai_model_route.ts";
 import { openAiModelsRoute } from "./routes/openai_models_route.ts";
 import { psRoute } from "./routes/ps_route.ts";
 import { pullRoute } from "./routes/pull_route.ts";
 import { pushRoute } from "./routes/push_route.ts";
+import { responsesRoute } from "./routes/responses_route.ts";
 import { rootRoute } from "./routes/root_route.ts";
 import { showRoute } from "./routes/show_route.ts";
 import { tagsRoute } from "./routes/tags_route.ts";
@@ -61,6 +63,8 @@ const ROUTES: readonly Route[] = [
   { method: "POST", pattern: "/v1/embeddings", handler: openAiEmbeddingsRoute },
   { method: "GET", pattern: "/v1/models", handler: openAiModelsRoute },
   { method: "GET", pattern: "/v1/models/:model", handler: openAiModelRoute },
+  { method: "POST", pattern: "/v1/responses", handler: responsesRoute },
+  { method: "POST", pattern: "/v1/messages", handler: messagesRoute },
 ];
 
 /** Result of {@link matchRoute}. */

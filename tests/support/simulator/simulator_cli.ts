@@ -22,6 +22,9 @@ Serves a simulated Ollama on 127.0.0.1 until SIGINT or SIGTERM.
   --first-token-delay-ms N  delay before the first chunk and the headers (default 0)
   --pull-interval-ms N      delay between pull progress lines (default 0)
   --response-tokens N       natural answer length in tokens (default 8)
+  --thinking-tokens N       thinking length of a thinking model (default 5)
+  --stops-naturally         a limit above the natural length does not extend the answer
+  --openai-stream-format F  0.24 or 0.32.6 (default: from --version)
   --split line|byte|random  how responses are cut into writes (default line)
   --seed N                  seed of the random split (default 1)
   --models a,b,c            installed models
@@ -75,6 +78,9 @@ function parseOptions(args: readonly string[]): SimulatorOptions & { help?: true
       "first-token-delay-ms": { type: "string" },
       "pull-interval-ms": { type: "string" },
       "response-tokens": { type: "string" },
+      "thinking-tokens": { type: "string" },
+      "stops-naturally": { type: "boolean" },
+      "openai-stream-format": { type: "string" },
       split: { type: "string" },
       seed: { type: "string" },
       models: { type: "string" },
@@ -91,6 +97,7 @@ function parseOptions(args: readonly string[]): SimulatorOptions & { help?: true
     firstTokenDelayMs: integer("first-token-delay-ms", values["first-token-delay-ms"]),
     pullIntervalMs: integer("pull-interval-ms", values["pull-interval-ms"]),
     responseTokens: integer("response-tokens", values["response-tokens"]),
+    thinkingTokens: integer("thinking-tokens", values["thinking-tokens"]),
     seed: integer("seed", values.seed),
   };
   for (const [key, value] of Object.entries(numbers)) {
@@ -106,6 +113,14 @@ function parseOptions(args: readonly string[]): SimulatorOptions & { help?: true
     options.models = values.models.split(",").map((name) => name.trim()).filter(Boolean);
   }
   if (values.version !== undefined) options.version = values.version;
+  const format = values["openai-stream-format"];
+  if (format !== undefined) {
+    if (format !== "0.24" && format !== "0.32.6") {
+      throw new Error(`--openai-stream-format must be 0.24 or 0.32.6, not "${format}"`);
+    }
+    options.openAiStreamFormat = format;
+  }
+  if (values["stops-naturally"] === true) options.stopsNaturally = true;
   const failAfter = integer("fail-after", values["fail-after"]);
   if (failAfter !== undefined) options.failMidStream = { afterChunks: failAfter };
   if (values.fast === true) options.fast = true;

@@ -4,14 +4,16 @@
  * @module
  */
 
-import { DEFAULT_RESPONSE_TOKENS } from "./expected_completion.ts";
+import { DEFAULT_RESPONSE_TOKENS, DEFAULT_THINKING_TOKENS } from "./expected_completion.ts";
 import type { LoadedModelSpec } from "./loaded_models.ts";
+import type { OpenAiStreamFormat } from "./openai_stream_format.ts";
 import { resolveTimings, type Timings } from "./timings.ts";
 
 /**
- * How each response body is cut into writes: `line` writes every NDJSON line / SSE event group
- * whole (what Ollama flushes at once; without delays several lines may still share one read);
- * `byte` writes every byte on its own, so multi-byte characters arrive cut; `random` cuts at
+ * How each response body is cut into writes: `line` writes what Ollama flushes at once, each
+ * write its own HTTP chunk: one NDJSON line, one SSE event of `/v1/messages` and `/v1/responses`,
+ * the frames one native line becomes on `/v1/chat/completions` and `/v1/completions` (the last
+ * group holds the finish chunk, the usage chunk and `data: [DONE]`); `byte` writes every byte on its own, so multi-byte characters arrive cut; `random` cuts at
  * seeded random points (1 to 32 bytes per write, crossing line boundaries when nothing delays the
  * next line). Writes are one I/O turn apart (`splitDelayMs` 0): a chunked body then reaches an
  * in-process `fetch` reader as one read per write; a Content-Length body (small non-streamed
@@ -19,9 +21,16 @@ import { resolveTimings, type Timings } from "./timings.ts";
  */
 export type SplitMode = "line" | "byte" | "random";
 
-/** A mid-stream failure: status 200, `afterChunks` token chunks, then an error line. */
+/**
+ * A mid-stream failure (the runner dies): status 200, `afterChunks` output chunks, then what each
+ * API family shows of the error. Native: a `{"error":"..."}` line. `/v1/chat/completions` and
+ * `/v1/completions`: one last ordinary chunk made from that line (`"model":""`, empty content or
+ * text, `finish_reason:null`), no error object and no `data: [DONE]`. `/v1/messages` and
+ * `/v1/responses`: the stream just ends (Ollama's converters turn the error line into no event).
+ * Non-streaming requests answer a 500 in the family's error shape instead.
+ */
 export interface MidStreamFailure {
-  /** Token chunks sent before the error; 0 means the error comes before any byte (status 500). */
+  /** Output chunks sent before the error; 0 means the error comes before any byte (status 500). */
   readonly afterChunks: number;
   /** Error text; default {@link DEFAULT_FAILURE_MESSAGE}. */
   readonly message?: string;
@@ -35,8 +44,17 @@ export const DEFAULT_FAILURE_MESSAGE =
 export interface SimulatorOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. Only used at start. */
   port?: number;
-  /** What /api/version reports; default `0.33.0`. */
+  /**
+   * What /api/version reports; default `0.33.0`. Below `0.32.6` the OpenAI chat stream takes the
+   * older shape unless `openAiStreamFormat` says otherwise.
+   */
   version?: string;
+  /**
+   * Shape of `/v1/chat/completions` streams: `0.24` (role in every delta, `finish_reason` on the
+   * last content delta, `created` read per chunk) or `0.32.6` (role in the first delta only,
+   * `finish_reason` in its own chunk with `delta:{}`, one `created`). Default: from `version`.
+   */
+  openAiStreamFormat?: OpenAiStreamFormat;
   /** Installed models; default llama3.2:latest, qwen2.5:0.5b, nomic-embed-text:latest. */
   models?: readonly string[];
   /** Fixed /api/ps answer, or `auto` (default): models used recently, per `keep_alive`. */
@@ -51,7 +69,7 @@ export interface SimulatorOptions {
   split?: SplitMode;
   /** Seed of the `random` split (default 1). Each response replays the same cut pattern. */
   seed?: number;
-  /** Pause between the writes of a `byte`/`random` split: 0 (default) = one I/O turn. */
+  /** Pause between two writes of a streamed body: 0 (default) = one I/O turn. */
   splitDelayMs?: number;
   /** Make every generation fail mid-stream (`true` = after 1 chunk, default message). */
   failMidStream?: boolean | MidStreamFailure;
@@ -63,15 +81,30 @@ export interface SimulatorOptions {
   allowedOrigins?: readonly string[];
   /** Benchmark mode: no delays, `line` split, requests counted but not recorded. */
   fast?: boolean;
-  /** Natural answer length in tokens when `num_predict` is absent (default 8). */
+  /**
+   * Answer length in text tokens when nothing limits it (default 8); the end token that stops the
+   * answer counts in `eval_count` too but has no chunk (as with Ollama).
+   */
   responseTokens?: number;
+  /** Thinking tokens a thinking model emits before its answer (default 5). */
+  thinkingTokens?: number;
+  /**
+   * A generation stops at its natural length even when `num_predict` / `max_tokens` allows more
+   * (default false: a limit is always reached, like real random-weights models, which almost
+   * never emit an end token).
+   */
+  stopsNaturally?: boolean;
   /** The final `done:true` chunk carries the last token's text instead of "" (default false). */
   lastTokenInFinalChunk?: boolean;
   /** Overrides every model's embedding length (to produce huge embedding bodies). */
   embedDimensions?: number;
   /** Constants of the duration formula (see `timings.ts`). */
   timings?: Partial<Timings>;
-  /** Names /api/pull can fetch; `any` (default) = every name. */
+  /**
+   * Names /api/pull can fetch (an entry without a tag allows every tag of that name), or `any`.
+   * Default {@link DEFAULT_REGISTRY}. Any other name fails like a name Ollama's registry does not
+   * know: streamed, 200 then an `{"error"}` line; with `stream:false`, a 500.
+   */
   registry?: readonly string[] | "any";
   /** Clock, ms since the epoch (fractions kept as nanoseconds in `created_at`). */
   now?: () => number;
@@ -81,6 +114,7 @@ export interface SimulatorOptions {
 export interface ResolvedOptions {
   readonly port: number;
   readonly version: string;
+  readonly openAiStreamFormat: OpenAiStreamFormat | undefined;
   readonly models: readonly string[];
   readonly loaded: readonly LoadedModelSpec[] | "auto";
   readonly tokenDelayMs: number;
@@ -95,6 +129,8 @@ export interface ResolvedOptions {
   readonly allowedOrigins: readonly string[];
   readonly fast: boolean;
   readonly responseTokens: number;
+  readonly thinkingTokens: number;
+  readonly stopsNaturally: boolean;
   readonly lastTokenInFinalChunk: boolean;
   readonly embedDimensions: number | undefined;
   readonly timings: Timings;
@@ -112,9 +148,29 @@ export const DEFAULT_MODELS: readonly string[] = Object.freeze([
 /** Version reported when none is configured. */
 export const DEFAULT_VERSION = "0.33.0";
 
+/** Names /api/pull can fetch when no `registry` is configured (every tag of each). */
+export const DEFAULT_REGISTRY: readonly string[] = Object.freeze([
+  "llama3.2",
+  "llama3.1",
+  "llama3",
+  "qwen2.5",
+  "qwen3",
+  "phi3",
+  "phi4",
+  "mistral",
+  "gemma2",
+  "gemma3",
+  "tinyllama",
+  "deepseek-r1",
+  "nomic-embed-text",
+  "mxbai-embed-large",
+  "all-minilm",
+]);
+
 const DEFAULTS: ResolvedOptions = Object.freeze({
   port: 0,
   version: DEFAULT_VERSION,
+  openAiStreamFormat: undefined,
   models: DEFAULT_MODELS,
   loaded: "auto",
   tokenDelayMs: 0,
@@ -129,10 +185,12 @@ const DEFAULTS: ResolvedOptions = Object.freeze({
   allowedOrigins: [],
   fast: false,
   responseTokens: DEFAULT_RESPONSE_TOKENS,
+  thinkingTokens: DEFAULT_THINKING_TOKENS,
+  stopsNaturally: false,
   lastTokenInFinalChunk: false,
   embedDimensions: undefined,
   timings: resolveTimings(),
-  registry: "any",
+  registry: DEFAULT_REGISTRY,
   now: () => performance.timeOrigin + performance.now(),
 });
 
@@ -155,6 +213,7 @@ export function resolveOptions(
       "pullIntervalMs",
       "splitDelayMs",
       "responseTokens",
+      "thinkingTokens",
     ] as const
   ) {
     const value = merged[key];
@@ -165,6 +224,14 @@ export function resolveOptions(
   if (merged.embedDimensions !== undefined && !(merged.embedDimensions >= 1)) {
     throw new RangeError(
       `Cannot use embedDimensions=${merged.embedDimensions}: a vector needs at least 1 component`,
+    );
+  }
+  if (
+    merged.openAiStreamFormat !== undefined &&
+    !["0.24", "0.32.6"].includes(merged.openAiStreamFormat)
+  ) {
+    throw new RangeError(
+      `Cannot use openAiStreamFormat="${merged.openAiStreamFormat}": expected 0.24 or 0.32.6`,
     );
   }
   if (!["line", "byte", "random"].includes(merged.split)) {

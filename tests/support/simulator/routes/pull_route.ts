@@ -17,8 +17,10 @@ import { stringField } from "../string_field.ts";
  * `pulling manifest`, then for each of three layers `pulling <12 hex>` with `digest`, `total` and
  * `completed` at 0 (omitted), half and all, then `verifying sha256 digest`, `writing manifest`,
  * `success`, one line every `pullIntervalMs`; the model is installed when `success` is written.
- * `stream:false` answers only `{"status":"success"}`. A name missing from `registry` fails after
- * the manifest line with `pull model manifest: file does not exist`.
+ * `stream:false` answers only `{"status":"success"}` (`application/json`, as Ollama's
+ * `waitForStream` sets it). A name the `registry` option does not allow (an entry without a tag
+ * allows every tag) fails after the manifest line with `pull model manifest: file does not
+ * exist`: streamed, status 200 and an `{"error"}` line; with `stream:false`, a 500.
  */
 export function pullRoute(request: RouteRequest, context: RouteContext): Reply {
   const decoded = decodeOllamaRequest(request.text, {
@@ -30,8 +32,11 @@ export function pullRoute(request: RouteRequest, context: RouteContext): Reply {
   if (name.trim() === "") return ollamaError(400, "model is required");
   const registry = context.options.registry;
   const wanted = canonicalModelName(name).toLowerCase();
-  const known = registry === "any" ||
-    registry.some((entry) => canonicalModelName(entry).toLowerCase() === wanted);
+  const known = registry === "any" || registry.some((entry) => {
+    const tagged = entry.slice(entry.lastIndexOf("/") + 1).includes(":");
+    const allowed = canonicalModelName(entry).toLowerCase();
+    return tagged ? allowed === wanted : wanted.startsWith(allowed.slice(0, -"latest".length));
+  });
   const steps: Progress[] = [{ status: "pulling manifest" }];
   if (known) {
     for (const { digest, size } of modelLayers(name)) {
