@@ -53,6 +53,8 @@ export interface Config {
   readonly upstreamHeadTimeoutSeconds: number;
   /** Longest gap, in seconds, between two reads of Ollama's response body (0: no limit). */
   readonly upstreamIdleTimeoutSeconds: number;
+  /** Ollama's parallel requests per model, when the operator tells it (0: not known). */
+  readonly ollamaNumParallel: number;
 }
 
 /** One setting: its environment variable, its flag, its default, and how it is parsed. */
@@ -305,6 +307,14 @@ const SETTINGS = {
     fallback: "300",
     parse: seconds,
     doc: "longest pause inside Ollama's answer before it is cut off (0: no limit)",
+  },
+  ollamaNumParallel: {
+    env: "OLLAMA_NUM_PARALLEL",
+    flag: "ollama-num-parallel",
+    fallback: "0",
+    parse: integer(0, 100000),
+    doc:
+      "Ollama's `OLLAMA_NUM_PARALLEL`, when set there: enables `ollama_requests_waiting` (0: unknown)",
   },
 } satisfies { [K in keyof Config]: Setting<Config[K]> };
 

@@ -16,6 +16,7 @@ import { getLogger, type Logger } from "./log.ts";
 import { registerProcessMetrics } from "./metrics/process_metrics.ts";
 import { Registry } from "./metrics/registry.ts";
 import { ModelInventory } from "./model_inventory.ts";
+import { SlotTracker } from "./observe/slot_tracker.ts";
 import { ModelLabels } from "./model_labels.ts";
 import type { ProxyContext } from "./proxy/proxy_context.ts";
 import { Upstream } from "./proxy/upstream.ts";
@@ -83,7 +84,10 @@ export class Exporter implements Readiness {
     });
     registerProcessMetrics(this.registry);
     registerBuildInfo(this.registry);
-    const metrics = registerExporterMetrics(this.registry, { clientLabel });
+    const metrics = registerExporterMetrics(this.registry, {
+      clientLabel,
+      waitingGauge: config.ollamaNumParallel > 0,
+    });
     this.metrics = metrics;
     const models = new ModelLabels({ max: config.maxModels });
     const upstream = new Upstream(config.ollamaUrl, {
@@ -109,7 +113,20 @@ export class Exporter implements Readiness {
     const header = config.clientHeader;
     const proxy: ProxyContext = {
       upstream,
-      sinks: { metrics, models, logger, clientLabel },
+      sinks: {
+        metrics,
+        models,
+        logger,
+        clientLabel,
+        contexts: this.inventory,
+        ...(metrics.requestsWaiting
+          ? {
+            slots: new SlotTracker(metrics.requestsWaiting, {
+              parallel: config.ollamaNumParallel,
+            }),
+          }
+          : {}),
+      },
       limits: {
         maxRequestBytes: config.maxRequestBytes,
         injectStreamUsage: config.injectStreamUsage,

@@ -88,6 +88,45 @@ export const TOKEN_INTERVAL_BUCKETS: readonly number[] = [
   2.5,
 ];
 
+/**
+ * Queue-wait buckets in seconds. Unqueued requests show Ollama's own bookkeeping (well under a
+ * millisecond to a few ms); a request behind others waits for whole generations, from tenths of a
+ * second on a GPU to minutes on a CPU or a long queue, so the series runs from 1 ms to 5 min.
+ */
+export const QUEUE_WAIT_BUCKETS: readonly number[] = [
+  0.001,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+  60,
+  120,
+  300,
+];
+
+/**
+ * Context-usage buckets, a share of the loaded context length: coarse below a half, where nothing
+ * is at risk, and fine near 1, where prompts start being truncated.
+ */
+export const CONTEXT_USAGE_BUCKETS: readonly number[] = [
+  0.1,
+  0.25,
+  0.5,
+  0.75,
+  0.9,
+  0.95,
+  0.99,
+  1,
+];
+
 /** Generation speed buckets in tokens per second. */
 export const GENERATION_SPEED_BUCKETS: readonly number[] = [
   1,
@@ -152,6 +191,33 @@ export interface ExporterMetrics {
    * first chunk carrying answer output (text or a tool call, not thinking), in seconds.
    */
   readonly firstAnswerSeconds: Histogram;
+  /**
+   * `ollama_inter_token_latency_seconds` {model, endpoint}: every gap between consecutive output
+   * chunks of a stream, in seconds.
+   */
+  readonly interTokenLatency: Histogram;
+  /**
+   * `ollama_queue_wait_seconds` {model}: Ollama's `total_duration` less its load, prompt and
+   * generation durations (clamped at 0): time it held the request, mostly waiting for a slot.
+   */
+  readonly queueWait: Histogram;
+  /**
+   * `ollama_requests_waiting` {model}: requests in flight beyond Ollama's parallelism; registered
+   * only when `OLLAMA_NUM_PARALLEL` is given to the exporter.
+   */
+  readonly requestsWaiting: Gauge | undefined;
+  /**
+   * `ollama_context_usage_ratio` {model}: prompt and output tokens of a request over the loaded
+   * model's context length.
+   */
+  readonly contextUsage: Histogram;
+  /** `ollama_context_limit_reached_total` {model}: requests that filled the context. */
+  readonly contextLimitReached: Counter;
+  /**
+   * `ollama_discarded_output_chunks_total` {model}: output chunks streamed to clients that left
+   * before the end (an estimate of discarded tokens).
+   */
+  readonly discardedOutputChunks: Counter;
   /** `ollama_tool_calls_total` {model, endpoint}: tool calls in Ollama's answers. */
   readonly toolCalls: Counter;
   /**
@@ -194,7 +260,7 @@ export interface ExporterMetrics {
  */
 export function registerExporterMetrics(
   registry: Registry,
-  options: { clientLabel?: boolean } = {},
+  options: { clientLabel?: boolean; waitingGauge?: boolean } = {},
 ): ExporterMetrics {
   const client = options.clientLabel ? ["client"] : [];
   return {
@@ -209,8 +275,8 @@ export function registerExporterMetrics(
       new Counter({
         name: "ollama_request_errors_total",
         help:
-          "Failed proxied requests by reason: upstream_unreachable, upstream_error, upstream_protocol_error, upstream_timeout, stream_error, client_disconnect, request_too_large, invalid_stats.",
-        labelNames: ["model", "endpoint", "reason"],
+          "Failed proxied requests by reason: upstream_unreachable, upstream_error, server_busy, upstream_protocol_error, upstream_timeout, stream_error, client_disconnect, request_too_large, invalid_stats.",
+        labelNames: ["model", "endpoint", "reason", ...client],
       }),
     ),
     inFlight: registry.register(
@@ -224,7 +290,7 @@ export function registerExporterMetrics(
       new Histogram({
         name: "ollama_response_seconds",
         help: "Time from receiving the request to sending the last byte, measured by the proxy.",
-        labelNames: ["model", "endpoint"],
+        labelNames: ["model", "endpoint", ...client],
         buckets: LATENCY_BUCKETS,
         sumScale: NANOSECONDS,
       }),
@@ -257,6 +323,61 @@ export function registerExporterMetrics(
         labelNames: ["model", "endpoint"],
         buckets: FIRST_TOKEN_BUCKETS,
         sumScale: NANOSECONDS,
+      }),
+    ),
+    interTokenLatency: registry.register(
+      new Histogram({
+        name: "ollama_inter_token_latency_seconds",
+        help:
+          "Every gap between consecutive output chunks of a stream, measured by the proxy: stalls the per-stream mean hides.",
+        labelNames: ["model", "endpoint"],
+        buckets: TOKEN_INTERVAL_BUCKETS,
+        sumScale: NANOSECONDS,
+      }),
+    ),
+    queueWait: registry.register(
+      new Histogram({
+        name: "ollama_queue_wait_seconds",
+        help:
+          "Ollama's total_duration less load, prompt_eval and eval durations (native API, at least 0): time Ollama held the request before and around the work, mostly waiting for a parallel slot.",
+        labelNames: ["model"],
+        buckets: QUEUE_WAIT_BUCKETS,
+        sumScale: NANOSECONDS,
+      }),
+    ),
+    requestsWaiting: options.waitingGauge
+      ? registry.register(
+        new Gauge({
+          name: "ollama_requests_waiting",
+          help:
+            "Requests in flight beyond Ollama's parallelism (OLLAMA_NUM_PARALLEL given to the exporter): an estimate of requests waiting for a slot.",
+          labelNames: ["model"],
+        }),
+      )
+      : undefined,
+    contextUsage: registry.register(
+      new Histogram({
+        name: "ollama_context_usage_ratio",
+        help:
+          "Prompt plus output tokens of a request over the context length of the loaded model (GET /api/ps).",
+        labelNames: ["model"],
+        buckets: CONTEXT_USAGE_BUCKETS,
+      }),
+    ),
+    contextLimitReached: registry.register(
+      new Counter({
+        name: "ollama_context_limit_reached_total",
+        help:
+          "Requests whose prompt plus output tokens reached the loaded context length: Ollama truncated the prompt or shifted the context.",
+        labelNames: ["model"],
+      }),
+    ),
+    discardedOutputChunks: registry.register(
+      new Counter({
+        name: "ollama_discarded_output_chunks_total",
+        help:
+          "Output chunks streamed to clients that left before the end: an estimate of generated tokens nobody read.",
+        labelNames: ["model"],
       }),
     ),
     toolCalls: registry.register(

@@ -43,6 +43,8 @@ export class ModelInventory {
   #memory: Gauge;
   #expiry: Gauge;
   #context: Gauge;
+  /** The context length of each model label, as last reported (kept while a model is unloaded). */
+  #contextLengths = new Map<string, number>();
 
   /**
    * Registers the inventory gauges in `registry`; they stay absent until `/api/ps` answers.
@@ -100,6 +102,14 @@ export class ModelInventory {
       }),
     );
     this.#setAbsent();
+  }
+
+  /**
+   * The context length the model labelled `model` was last loaded with, as `/api/ps` last said,
+   * or `undefined` when it has not been seen loaded.
+   */
+  contextLength(model: string): number | undefined {
+    return this.#contextLengths.get(model);
   }
 
   /** Reads `/api/ps` unless a recent answer is cached; shared by concurrent callers. */
@@ -161,7 +171,10 @@ export class ModelInventory {
         this.#expiry.labels(model).set(Math.max(0, (expires - now) / 1000));
       }
       const context = finite(entry.context_length);
-      if (context !== undefined) this.#context.labels(model).set(context);
+      if (context !== undefined) {
+        this.#context.labels(model).set(context);
+        this.#contextLengths.set(model, context);
+      }
     }
     for (const family of [this.#loaded, this.#memory, this.#expiry, this.#context]) {
       family.exported = true;

@@ -133,6 +133,33 @@ Deno.test("dashboard: unique ids, panels inside the grid, none overlapping", () 
   }
 });
 
+Deno.test("dashboard: the rows, Saturation right after Traffic where an operator looks first", () => {
+  const rows = dashboard.panels.filter((panel) => panel.type === "row").map((row) => row.title);
+  assert.deepEqual(rows.slice(0, 3), ["Overview", "Traffic", "Saturation"]);
+  const rowY = (title: string) => panels.find((panel) => panel.title === title)?.gridPos.y;
+  const saturation = rowY("Saturation") as number;
+  const next = dashboard.panels.find((panel) =>
+    panel.type === "row" && panel.gridPos.y > saturation
+  );
+  const inside = queryPanels.filter((panel) =>
+    panel.gridPos.y > saturation && panel.gridPos.y < (next?.gridPos.y ?? Infinity)
+  );
+  const exprs = inside.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));
+  for (
+    const name of [
+      "ollama_queue_wait_seconds_bucket",
+      "ollama_requests_waiting",
+      'reason="server_busy"',
+      "ollama_context_usage_ratio_bucket",
+      "ollama_context_limit_reached_total",
+      "ollama_discarded_output_chunks_total",
+      "ollama_inter_token_latency_seconds_bucket",
+    ]
+  ) {
+    assert.ok(exprs.some((expr) => expr?.includes(name)), `no Saturation panel uses ${name}`);
+  }
+});
+
 Deno.test("dashboard: rates are summed over replicas and per-model selectors follow $model", () => {
   for (const { panel, target } of targets) {
     const expr = target.expr as string;

@@ -116,6 +116,9 @@ Deno.test("every alert has a for duration, a severity, a summary and a descripti
       "OllamaHighErrorRatio",
       "OllamaSlowTimeToFirstToken",
       "OllamaAnswersTruncated",
+      "OllamaOverloaded",
+      "OllamaQueueWaitHigh",
+      "OllamaContextTooSmall",
     ]
   ) {
     assert.match(byName.get(name)?.expr ?? "", /sum by \(model/, `${name} sums over replicas`);

@@ -3,8 +3,9 @@
  * query, the alerting rules) names only metrics and labels the exporter really exports.
  *
  * The reference is the real registry: `new Exporter(loadConfig(env))`, once with the default
- * configuration and once with a client header configured (which adds the optional `client`
- * label), collected with Ollama unreachable. Histograms add `_bucket` (label `le`), `_sum` and
+ * configuration and once with a client header (which adds the optional `client` label) and
+ * Ollama's parallelism (which adds `ollama_requests_waiting`) configured, collected with Ollama
+ * unreachable. Histograms add `_bucket` (label `le`), `_sum` and
  * `_count`. Prometheus adds `up` and the target labels `job` and `instance`.
  *
  * Metric names are taken from each expression with a small lexer: strings, label matchers,
@@ -55,7 +56,7 @@ async function exportedSeries(): Promise<Map<string, Set<string>>> {
     for (const label of labels) known.add(label);
     series.set(name, known);
   };
-  for (const env of [{}, { CLIENT_HEADER: "X-Client-Name" }]) {
+  for (const env of [{}, { CLIENT_HEADER: "X-Client-Name", OLLAMA_NUM_PARALLEL: "4" }]) {
     const exporter = new Exporter(loadConfig(env), { logger, fetch: offline });
     try {
       for (const family of await exporter.registry.collect()) {
@@ -205,7 +206,7 @@ Deno.test("dashboard and alerts: every metric and label is one the exporter expo
   assert.deepEqual(problems, [], `\n${problems.join("\n")}`);
 });
 
-Deno.test("the dashboard charts the loaded-model, version, client and answer series", async () => {
+Deno.test("the dashboard charts the loaded-model, version, client, answer and saturation series", async () => {
   const all = (await shippedExpressions()).map(({ expr }) => expr).join("\n");
   for (
     const name of [
@@ -226,9 +227,17 @@ Deno.test("the dashboard charts the loaded-model, version, client and answer ser
       "ollama_model_context_length",
       "ollama_up",
       "ollama_info",
+      "ollama_queue_wait_seconds_bucket",
+      "ollama_requests_waiting",
+      "ollama_inter_token_latency_seconds_bucket",
+      "ollama_context_usage_ratio_bucket",
+      "ollama_context_usage_ratio_count",
+      "ollama_context_limit_reached_total",
+      "ollama_discarded_output_chunks_total",
     ]
   ) {
     assert.match(all, new RegExp(`\\b${name}\\b`), `nothing in deploy/ uses ${name}`);
   }
   assert.match(all, /sum by \(client\) \(rate\(ollama_tokens_generated_total/);
+  assert.match(all, /ollama_request_errors_total\{[^}]*reason="server_busy"/);
 });

@@ -109,13 +109,29 @@ async function registeredFamilies(
   }
 }
 
+/** The mark of a family registered only when Ollama's parallelism is given. */
+const PARALLEL_ONLY = "registered only when `OLLAMA_NUM_PARALLEL` is set";
+
 Deno.test("README Metrics table: every family of a running exporter, type and labels", async () => {
-  const plain = await registeredFamilies({});
-  const withClient = await registeredFamilies({ CLIENT_HEADER: "X-Client-Name" });
+  const plain = await registeredFamilies({ OLLAMA_NUM_PARALLEL: "1" });
+  const withClient = await registeredFamilies({
+    CLIENT_HEADER: "X-Client-Name",
+    OLLAMA_NUM_PARALLEL: "1",
+  });
   assert.deepEqual([...withClient.keys()].sort(), [...plain.keys()].sort());
 
   const rows = tableUnder("Metrics");
   const documented = new Map(rows.map((row) => [code(row.cells[0]) ?? "", row]));
+  // Without the parallelism, exactly the families marked so are missing.
+  const parallelOnly = rows.filter((row) => (row.cells[3] ?? "").includes(PARALLEL_ONLY))
+    .map((row) => code(row.cells[0]) ?? "");
+  assert.deepEqual(parallelOnly, ["ollama_requests_waiting"]);
+  const unset = await registeredFamilies({});
+  assert.deepEqual(
+    [...plain.keys()].filter((name) => !unset.has(name)),
+    parallelOnly,
+    "the families registered only with OLLAMA_NUM_PARALLEL",
+  );
   assert.equal(difference("Metrics", documented.keys(), plain.keys()), "");
   assert.equal(documented.size, rows.length, "each family has one row");
   for (const [name, family] of plain) {
@@ -155,8 +171,10 @@ Deno.test("README Metrics table: deno task start serves all but the --allow-all-
   )
     .map((row) => code(row.cells[0]) ?? "");
   assert.deepEqual(allowAllOnly.sort(), ["process_max_fds", "process_open_fds"]);
+  const parallelOnly = rows.filter((row) => (row.cells[3] ?? "").includes(PARALLEL_ONLY))
+    .map((row) => code(row.cells[0]) ?? "");
   const promised = rows.map((row) => code(row.cells[0]) ?? "")
-    .filter((name) => !allowAllOnly.includes(name));
+    .filter((name) => !allowAllOnly.includes(name) && !parallelOnly.includes(name));
 
   const process = await ExporterProcess.start(["run", ...await startTaskFlags(), "main.ts"], {
     env: { OLLAMA_HOST: `127.0.0.1:${freePort()}`, LOG_LEVEL: "ERROR" },

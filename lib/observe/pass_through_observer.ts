@@ -1,7 +1,10 @@
 /**
  * The observer of a body the exporter does not read for numbers (error answers, pass-through
  * endpoints, compressed bodies): it only ends the request's record, when the body has gone out
- * whole, or as a disconnect or a stream error when it did not.
+ * whole, or as a disconnect or a stream error when it did not. A 503 is the one error whose body
+ * it reads (its first bytes): Ollama says `server busy, please try again.  maximum pending requests
+ * exceeded` when its queue (`OLLAMA_MAX_QUEUE`) is full, recorded as `server_busy`; any other 503
+ * is an `upstream_error`.
  *
  * @module
  */
@@ -13,6 +16,8 @@ import type { RequestObservation } from "./request_observation.ts";
 export class PassThroughObserver implements BodyObserver {
   #observation: RequestObservation;
   #status: number;
+  /** The first bytes of a 503's body, as text. */
+  #head = "";
 
   /**
    * Creates an observer for one response body.
@@ -24,18 +29,33 @@ export class PassThroughObserver implements BodyObserver {
     this.#status = options.status;
   }
 
-  /** Does nothing: the body is not read. */
-  chunk(): void {}
+  /** Does nothing, but for the first bytes of a 503: the body is not read. */
+  chunk(bytes: Uint8Array): void {
+    if (this.#status === 503 && this.#head.length < HEAD_BYTES) {
+      this.#head += decoder.decode(bytes.subarray(0, HEAD_BYTES));
+    }
+  }
 
   /** Finishes the record with the status sent; `now` is `performance.now()`, in milliseconds. */
   end(now: number): void {
+    this.#classify503();
     this.#observation.finish(this.#status, now);
+  }
+
+  #classify503(): void {
+    if (this.#status !== 503) return;
+    this.#observation.fail(this.#head.includes("server busy") ? "server_busy" : "upstream_error");
   }
 
   /**
    * Records `client_disconnect`, or why reading from Ollama failed, and finishes the record.
    */
   abort(reason: unknown, now: number, options: { byClient: boolean }): void {
+    this.#classify503();
     this.#observation.abort(reason, { byClient: options.byClient, code: this.#status, now });
   }
 }
+
+/** How much of a 503's body is read to recognise Ollama's full queue. */
+const HEAD_BYTES = 512;
+const decoder = new TextDecoder();

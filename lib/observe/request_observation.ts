@@ -11,12 +11,14 @@ import type { Logger } from "../log.ts";
 import type { ModelLabels } from "../model_labels.ts";
 import type { GenerationStats } from "./generation_stats.ts";
 import { type FinishReason, finishReason } from "./finish_reason.ts";
+import { SLOT_ENDPOINTS, type SlotTracker } from "./slot_tracker.ts";
 import { Http1TimeoutError } from "../http1/http1_timeout_error.ts";
 
 /** Why a request counts as failed, the `reason` label of `ollama_request_errors_total`. */
 export type ErrorReason =
   | "upstream_unreachable"
   | "upstream_error"
+  | "server_busy"
   | "upstream_protocol_error"
   | "upstream_timeout"
   | "stream_error"
@@ -58,6 +60,14 @@ export interface RequestInfo {
   readonly start: number;
 }
 
+/** The context length of each loaded model, as Ollama last reported it (`GET /api/ps`). */
+export interface ContextLengths {
+  /** The context length of the model labelled `model`, or `undefined` when not known. */
+  contextLength(model: string): number | undefined;
+  /** Asks Ollama again (cached for a moment, shared by concurrent callers). */
+  refresh(): Promise<void>;
+}
+
 /** Where a request's numbers go. */
 export interface ObservationSinks {
   /** The families the request is recorded into. */
@@ -68,6 +78,10 @@ export interface ObservationSinks {
   readonly logger: Logger;
   /** Whether the request and token counters carry a `client` label. */
   readonly clientLabel: boolean;
+  /** Counts requests waiting for a slot, when Ollama's parallelism is known. */
+  readonly slots?: SlotTracker;
+  /** The loaded models' context lengths, for the context-usage ratio. */
+  readonly contexts?: ContextLengths;
 }
 
 /** One request's measurements, finished exactly once. */
@@ -79,6 +93,10 @@ export class RequestObservation {
   #lastOutput = -1;
   #outputChunks = 0;
   #firstAnswer = -1;
+  /** The gaps between consecutive output chunks, in milliseconds. */
+  #gaps: number[] = [];
+  /** Whether the request takes a parallel slot (counted by the slot tracker). */
+  #slot: boolean;
   #toolCalls = 0;
   #finishReason: FinishReason | undefined;
   #stats: GenerationStats | undefined;
@@ -92,6 +110,8 @@ export class RequestObservation {
     this.#info = info;
     this.#inFlightLabel = sinks.models.label(info.model);
     sinks.metrics.inFlight.labels(this.#inFlightLabel, info.endpoint).inc();
+    this.#slot = sinks.slots !== undefined && SLOT_ENDPOINTS.has(info.endpoint);
+    if (this.#slot) sinks.slots!.enter(this.#inFlightLabel);
   }
 
   /** The request's description. */
@@ -111,6 +131,10 @@ export class RequestObservation {
     const inFlight = this.#sinks.metrics.inFlight;
     inFlight.labels(this.#inFlightLabel, this.#info.endpoint).dec();
     inFlight.labels(label, this.#info.endpoint).inc();
+    if (this.#slot) {
+      this.#sinks.slots!.leave(this.#inFlightLabel);
+      this.#sinks.slots!.enter(label);
+    }
     this.#inFlightLabel = label;
   }
 
@@ -121,6 +145,7 @@ export class RequestObservation {
    */
   output(now: number, kind: OutputKind = "answer"): void {
     if (this.#outputChunks === 0) this.#firstOutput = now;
+    else this.#gaps.push(now - this.#lastOutput);
     if (kind === "answer" && this.#firstAnswer < 0) this.#firstAnswer = now;
     this.#lastOutput = now;
     this.#outputChunks++;
@@ -181,10 +206,11 @@ export class RequestObservation {
     const endpoint = info.endpoint;
     const client = this.#sinks.clientLabel ? [info.client ?? ""] : [];
     metrics.inFlight.labels(this.#inFlightLabel, endpoint).dec();
+    if (this.#slot) this.#sinks.slots!.leave(this.#inFlightLabel);
     metrics.requests.labels(model, endpoint, String(code), ...client).inc();
-    if (this.#reason) metrics.requestErrors.labels(model, endpoint, this.#reason).inc();
+    if (this.#reason) metrics.requestErrors.labels(model, endpoint, this.#reason, ...client).inc();
     const seconds = (now - info.start) / 1000;
-    metrics.responseSeconds.labels(model, endpoint).observe(seconds);
+    metrics.responseSeconds.labels(model, endpoint, ...client).observe(seconds);
     if (this.#outputChunks > 0) {
       metrics.firstTokenSeconds.labels(model, endpoint).observe(
         (this.#firstOutput - info.start) / 1000,
@@ -199,6 +225,13 @@ export class RequestObservation {
       metrics.firstAnswerSeconds.labels(model, endpoint).observe(
         (this.#firstAnswer - info.start) / 1000,
       );
+    }
+    if (this.#gaps.length > 0) {
+      const gaps = metrics.interTokenLatency.labels(model, endpoint);
+      for (const gap of this.#gaps) gaps.observe(gap / 1000);
+    }
+    if (this.#reason === "client_disconnect" && this.#outputChunks > 0) {
+      metrics.discardedOutputChunks.labels(model).inc(this.#outputChunks);
     }
     if (this.#toolCalls > 0) metrics.toolCalls.labels(model, endpoint).inc(this.#toolCalls);
     const finished = this.#finishedReason(code);
@@ -235,6 +268,25 @@ export class RequestObservation {
     return reason === "stop" && this.#toolCalls > 0 ? "tool_calls" : reason;
   }
 
+  /**
+   * Records the share of the loaded context `tokens` used, once the model's context length is
+   * known: at once when Ollama reported it lately, else after asking it (the model was just used,
+   * so it is loaded).
+   */
+  #recordContext(model: string, tokens: number): void {
+    const contexts = this.#sinks.contexts;
+    if (contexts === undefined || model === "") return;
+    const record = (): boolean => {
+      const length = contexts.contextLength(model);
+      if (length === undefined || length <= 0) return false;
+      const metrics = this.#sinks.metrics;
+      metrics.contextUsage.labels(model).observe(tokens / length);
+      if (tokens >= length) metrics.contextLimitReached.labels(model).inc();
+      return true;
+    };
+    if (!record()) void contexts.refresh().then(record, () => {});
+  }
+
   #recordStats(model: string, client: string[], stats: GenerationStats): void {
     const metrics = this.#sinks.metrics;
     // Ollama's durations are whole nanoseconds; the duration histograms sum them in whole
@@ -254,6 +306,17 @@ export class RequestObservation {
     }
     if (stats.doneReason === "load" || stats.doneReason === "unload") {
       metrics.loadRequests.labels(model, stats.doneReason).inc();
+    }
+    if (
+      stats.totalDurationNs !== undefined && stats.promptEvalDurationNs !== undefined &&
+      stats.evalDurationNs !== undefined
+    ) {
+      // A generation's own parts; what is left of the total is time the request waited.
+      const work = (stats.loadDurationNs ?? 0) + stats.promptEvalDurationNs + stats.evalDurationNs;
+      metrics.queueWait.labels(model).observe(Math.max(0, stats.totalDurationNs - work) / ns);
+    }
+    if (stats.promptTokens !== undefined && GENERATION_ENDPOINTS.has(this.#info.endpoint)) {
+      this.#recordContext(model, stats.promptTokens + (stats.outputTokens ?? 0));
     }
     if (stats.promptTokens !== undefined) {
       metrics.tokensProcessed.labels(model, ...client).inc(stats.promptTokens);

@@ -165,7 +165,8 @@ export async function forwardObserved(
       clientSignal: signal,
     });
     if (body?.signal) observation.setModel(modelOf(body, keys));
-    if (upstream.status >= 400) observation.fail("upstream_error");
+    // A 503 may be Ollama's full queue (`server_busy`): its observer reads the body to tell.
+    if (upstream.status >= 400 && upstream.status !== 503) observation.fail("upstream_error");
     return { observation, upstream };
   } catch (error) {
     if (body?.tooLarge) return refuseTooLarge(context, observation, options.shape);

@@ -1,0 +1,58 @@
+/**
+ * An estimate of the requests waiting inside Ollama for a parallel slot. Ollama serves at most
+ * `OLLAMA_NUM_PARALLEL` requests per loaded model at once and queues the rest; it does not say how
+ * many wait. The exporter sees every request that occupies a slot (generations and embeddings) from
+ * arrival to the last byte, so with the operator telling it the parallelism, the requests in
+ * flight per model beyond it are the ones waiting: `ollama_requests_waiting`.
+ *
+ * @module
+ */
+
+import type { Gauge } from "../metrics/gauge.ts";
+
+/** The endpoints whose requests take one of a model's parallel slots. */
+export const SLOT_ENDPOINTS: ReadonlySet<string> = new Set([
+  "/api/generate",
+  "/api/chat",
+  "/api/embed",
+  "/api/embeddings",
+  "/v1/chat/completions",
+  "/v1/completions",
+  "/v1/embeddings",
+  "/v1/responses",
+  "/v1/messages",
+]);
+
+/** Counts the slot-taking requests in flight per model and sets the waiting gauge. */
+export class SlotTracker {
+  #gauge: Gauge;
+  #parallel: number;
+  #inFlight = new Map<string, number>();
+
+  /**
+   * Creates a tracker with no request in flight.
+   *
+   * @param gauge `ollama_requests_waiting` {model}.
+   * @param options `parallel` is Ollama's parallel requests per model (`OLLAMA_NUM_PARALLEL`).
+   */
+  constructor(gauge: Gauge, options: { parallel: number }) {
+    this.#gauge = gauge;
+    this.#parallel = options.parallel;
+  }
+
+  /** A request for the model labelled `model` started. */
+  enter(model: string): void {
+    this.#set(model, (this.#inFlight.get(model) ?? 0) + 1);
+  }
+
+  /** A request for the model labelled `model` ended. */
+  leave(model: string): void {
+    this.#set(model, (this.#inFlight.get(model) ?? 0) - 1);
+  }
+
+  #set(model: string, count: number): void {
+    if (count <= 0) this.#inFlight.delete(model);
+    else this.#inFlight.set(model, count);
+    this.#gauge.labels(model).set(Math.max(0, count - this.#parallel));
+  }
+}
