@@ -11,7 +11,9 @@
  *   create-blocks-from openmetrics`, which rejects any syntax error and needs a timestamp on every
  *   sample, so one is appended) and the stored series, read back with `promtool tsdb dump`, must
  *   be exactly the registry's, label values with quotes, backslashes, newlines and unicode
- *   included.
+ *   included. Its histogram buckets carry exemplars (trace ids, awkward label values, one of exactly
+ *   128 code points), which that parser must read too (`check metrics` cannot: its text parser
+ *   stops at an exemplar, so the body it gets has none).
  *
  * Without promtool these tests fail: install it with `apt-get install prometheus`.
  */
@@ -48,10 +50,14 @@ function promtool(args: string[], stdin?: string): Promise<{ code: number; outpu
 }
 
 /**
- * A registry shaped like the exporter's, full of awkward label values. `quotesInHelp: false`
- * keeps double quotes out of the HELP texts, for feeding OpenMetrics to the text-format linter.
+ * A registry shaped like the exporter's, full of awkward label values, its histograms observed
+ * with exemplars. `quotesInHelp: false` keeps double quotes out of the HELP texts and
+ * `exemplars: false` leaves the exemplars out, for feeding OpenMetrics to the text-format linter.
  */
-function populatedRegistry(options: { quotesInHelp?: boolean } = {}): Registry {
+function populatedRegistry(
+  options: { quotesInHelp?: boolean; exemplars?: boolean } = {},
+): Registry {
+  const withExemplars = options.exemplars !== false;
   const quote = options.quotesInHelp === false ? "'" : '"';
   const registry = new Registry({
     onCollectError: (name, error) => {
@@ -98,9 +104,21 @@ function populatedRegistry(options: { quotesInHelp?: boolean } = {}): Registry {
       requests.labels(model, endpoint, "500").inc(0.5);
       inFlight.labels(model, endpoint).set(i - 3);
       const child = duration.labels(model, endpoint);
-      for (let j = 0; j <= i; j++) child.observe(0.003 * 3 ** j);
+      for (let j = 0; j <= i; j++) {
+        const exemplar = {
+          labels: j % 2 === 0
+            ? { trace_id: (0x4bf92f35 * (j + 1)).toString(16).padStart(32, "0") }
+            : { trace_id: model, span_id: endpoint },
+          timestamp: TIMESTAMP_SECONDS * 1000 + 1000 * i + j,
+        };
+        if (withExemplars) child.observe(0.003 * 3 ** j, exemplar);
+        else child.observe(0.003 * 3 ** j);
+      }
     }
-    speed.labels(model).observe(i * 37.5);
+    // 8 + 120 code points: the longest exemplar OpenMetrics allows.
+    const exemplar = { labels: { trace_id: "😀".repeat(120) } };
+    if (withExemplars) speed.labels(model).observe(i * 37.5, exemplar);
+    else speed.labels(model).observe(i * 37.5);
   }
   return registry;
 }
@@ -157,7 +175,7 @@ Deno.test("promtool check metrics: the text format is lint-clean", async () => {
 });
 
 Deno.test("promtool check metrics: OpenMetrics has only the text parser's counter artefacts", async () => {
-  const registry = populatedRegistry({ quotesInHelp: false });
+  const registry = populatedRegistry({ quotesInHelp: false, exemplars: false });
   const families = await registry.collect();
   const body = encodeOpenMetrics(families);
   const { output } = await promtool(["check", "metrics"], body);
@@ -173,8 +191,20 @@ Deno.test("Prometheus's OpenMetrics parser accepts the body and stores exactly o
   const registry = populatedRegistry();
   const families = await registry.collect();
   const body = encodeOpenMetrics(families);
+  const exemplars = body.split("\n").filter((line) => line.includes(" # {")).length;
+  const kept = families.flatMap((family) => family.series)
+    .flatMap((series) => series.exemplars ?? []).filter((exemplar) => exemplar !== undefined);
+  assert.equal(exemplars, kept.length, "exemplar lines in the body");
+  assert.equal(kept.length, 102, "exemplars kept by the registry");
+  // The sample's timestamp goes before the exemplar: `name{…} value timestamp # {…} v t`.
   const stamped = body.split("\n")
-    .map((line) => line === "" || line.startsWith("#") ? line : `${line} ${TIMESTAMP_SECONDS}`)
+    .map((line) => {
+      if (line === "" || line.startsWith("#")) return line;
+      const exemplar = line.indexOf(" # {");
+      return exemplar < 0
+        ? `${line} ${TIMESTAMP_SECONDS}`
+        : `${line.slice(0, exemplar)} ${TIMESTAMP_SECONDS}${line.slice(exemplar)}`;
+    })
     .join("\n");
   const directory = await Deno.makeTempDir({ prefix: "metrics_promtool_" });
   try {

@@ -10,15 +10,24 @@ import {
   type MetricFamilyOptions,
   type ResettableSeries,
 } from "./metric_family.ts";
+import { type Exemplar, type ExemplarSnapshot, toExemplarSnapshot } from "./exemplar.ts";
 import { checkSuffixes } from "./reserved_suffixes.ts";
 
+export type { Exemplar } from "./exemplar.ts";
+
 /**
- * One child of a {@link Histogram}. `observe` is allocation-free; it ignores NaN and ±Infinity
- * (see {@link Histogram}).
+ * One child of a {@link Histogram}. `observe` without an exemplar is allocation-free; it ignores
+ * NaN and ±Infinity (see {@link Histogram}).
  */
 export interface HistogramChild {
-  /** Counts `value` into the first bucket whose upper bound is at least `value`. */
-  observe(value: number): void;
+  /**
+   * Counts `value` into the first bucket whose upper bound is at least `value`. With an
+   * `exemplar`, that bucket keeps it (with `value`) as its exemplar, in place of the one it had:
+   * OpenMetrics writes each bucket's last one. An exemplar that cannot be kept (see
+   * {@link toExemplarSnapshot}) is dropped without a word and the observation still counted;
+   * with NaN or ±Infinity both are dropped.
+   */
+  observe(value: number, exemplar?: Exemplar): void;
   /** The number of observations. */
   readonly count: number;
   /** The sum of all observations. */
@@ -40,6 +49,8 @@ export interface HistogramOptions extends MetricFamilyOptions {
   collect?: (histogram: Histogram) => void | Promise<void>;
 }
 
+const NO_EXEMPLARS: readonly undefined[] = Object.freeze([]);
+
 class HistogramSeries implements HistogramChild, ResettableSeries {
   readonly labelValues: readonly string[];
   readonly labelText: string;
@@ -52,6 +63,8 @@ class HistogramSeries implements HistogramChild, ResettableSeries {
   #whole = 0;
   #units = 0;
   #count = 0;
+  /** Per bucket (as `#counts`), its last exemplar; created by the first one kept. */
+  #exemplars: (ExemplarSnapshot | undefined)[] | undefined;
 
   constructor(
     bounds: readonly number[],
@@ -85,7 +98,11 @@ class HistogramSeries implements HistogramChild, ResettableSeries {
     return this.#count;
   }
 
-  observe(value: number): void {
+  get exemplars(): readonly (ExemplarSnapshot | undefined)[] {
+    return this.#exemplars ?? NO_EXEMPLARS;
+  }
+
+  observe(value: number, exemplar?: Exemplar): void {
     // NaN and ±Infinity would make _sum NaN or infinite for good: they are dropped.
     if (value - value !== 0) return;
     const bounds = this.#bounds;
@@ -112,6 +129,16 @@ class HistogramSeries implements HistogramChild, ResettableSeries {
       this.#units = units;
     }
     this.#count++;
+    if (exemplar !== undefined) this.#keepExemplar(low, value, exemplar);
+  }
+
+  #keepExemplar(bucket: number, value: number, exemplar: Exemplar): void {
+    const kept = toExemplarSnapshot(exemplar, value);
+    if (kept === undefined) return;
+    const exemplars = this.#exemplars ??= new Array<ExemplarSnapshot | undefined>(
+      this.#counts.length,
+    ).fill(undefined);
+    exemplars[bucket] = kept;
   }
 
   reset(): void {
@@ -120,6 +147,7 @@ class HistogramSeries implements HistogramChild, ResettableSeries {
     this.#whole = 0;
     this.#units = 0;
     this.#count = 0;
+    this.#exemplars = undefined;
   }
 }
 
@@ -140,6 +168,10 @@ class HistogramSeries implements HistogramChild, ResettableSeries {
  *   buckets: [0.1, 0.5, 1, 5, 10, 30, 60],
  * });
  * duration.labels("llama3.2").observe(0.42);
+ * // With the request's trace id as the exemplar of the 0.5 bucket (OpenMetrics only):
+ * duration.labels("llama3.2").observe(0.42, {
+ *   labels: { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" },
+ * });
  * ```
  */
 export class Histogram extends MetricFamily<HistogramChild & ResettableSeries> {
@@ -181,12 +213,13 @@ export class Histogram extends MetricFamily<HistogramChild & ResettableSeries> {
   }
 
   /**
-   * Observes `value` on a histogram without labels; NaN and ±Infinity are ignored.
+   * Observes `value` on a histogram without labels, with an optional exemplar for its bucket
+   * (see {@link HistogramChild.observe}); NaN and ±Infinity are ignored.
    *
    * @throws {TypeError} when the histogram has labels.
    */
-  observe(value: number): void {
-    this.unlabelled("observe histogram").observe(value);
+  observe(value: number, exemplar?: Exemplar): void {
+    this.unlabelled("observe histogram").observe(value, exemplar);
   }
 
   /** The family as it is now, with its bucket bounds. */

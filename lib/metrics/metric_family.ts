@@ -12,6 +12,7 @@
  */
 
 import { escapeLabelValue } from "./escape.ts";
+import type { ExemplarSnapshot } from "./exemplar.ts";
 import { validateMetricNames } from "./validate.ts";
 
 /** The metric types this registry can expose. */
@@ -31,6 +32,11 @@ export interface SeriesSnapshot {
   readonly sum?: number;
   /** Histograms: the number of observations. */
   readonly count?: number;
+  /**
+   * Histograms: per bucket (indexed as `bucketCounts`), its last exemplar or `undefined`; empty
+   * while the child has none. Only OpenMetrics writes them.
+   */
+  readonly exemplars?: readonly (ExemplarSnapshot | undefined)[];
 }
 
 /** A metric family, as the encoders read it. */

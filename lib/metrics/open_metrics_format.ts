@@ -19,7 +19,9 @@ const TOTAL = "_total";
  * escaped) and `# TYPE` under the family name, which for counters is the name without `_total`,
  * then the samples (counters keep `_total`), and `# EOF` as the last line. Families without
  * children keep their HELP and TYPE lines. A histogram with a negative bound gets no `_sum`, as
- * OpenMetrics requires.
+ * OpenMetrics requires. Histogram buckets carry their exemplars:
+ * `name_bucket{le="0.5"} 3 # {trace_id="4bf9…"} 0.42 1767323045.123` (the observed value, then
+ * the time of the observation in seconds).
  */
 export function encodeOpenMetrics(families: readonly FamilySnapshot[]): string {
   let out = "";
@@ -30,7 +32,7 @@ export function encodeOpenMetrics(families: readonly FamilySnapshot[]): string {
     const omitSum = family.type === "histogram" && (family.buckets?.[0] ?? 0) < 0;
     out += `# HELP ${name} ${escapeOpenMetricsHelp(family.help)}\n` +
       `# TYPE ${name} ${family.type}\n` +
-      renderSamples(family, { omitSum });
+      renderSamples(family, { omitSum, exemplars: true });
   }
   return out + "# EOF\n";
 }

@@ -5,6 +5,7 @@
  */
 
 import { formatNumber } from "./escape.ts";
+import type { ExemplarSnapshot } from "./exemplar.ts";
 import { formatBucketBound } from "./format_bucket_bound.ts";
 import type { FamilySnapshot } from "./metric_family.ts";
 
@@ -17,13 +18,17 @@ const leCache = new WeakMap<readonly number[], readonly string[]>();
  * the sum of the bucket counts, so they always agree.
  *
  * @param family The family to render.
- * @param options `omitSum` leaves out `_sum` (OpenMetrics forbids it when a bound is negative).
+ * @param options `omitSum` leaves out `_sum` (OpenMetrics forbids it when a bound is negative);
+ *   `exemplars` writes each bucket's exemplar after its count, as OpenMetrics does
+ *   (`… 3 # {trace_id="4bf9…"} 0.42 1767323045.123`; the text format 0.0.4 has no exemplars).
  */
 export function renderSamples(
   family: FamilySnapshot,
-  options: { omitSum?: boolean } = {},
+  options: { omitSum?: boolean; exemplars?: boolean } = {},
 ): string {
-  if (family.type === "histogram") return renderHistogram(family, options.omitSum === true);
+  if (family.type === "histogram") {
+    return renderHistogram(family, options.omitSum === true, options.exemplars === true);
+  }
   const name = family.name;
   let out = "";
   for (const series of family.series) {
@@ -35,7 +40,7 @@ export function renderSamples(
   return out;
 }
 
-function renderHistogram(family: FamilySnapshot, omitSum: boolean): string {
+function renderHistogram(family: FamilySnapshot, omitSum: boolean, withExemplars: boolean): string {
   const name = family.name;
   const les = leLabels(family.buckets ?? []);
   const bucketOpen = `${name}_bucket{`;
@@ -43,11 +48,22 @@ function renderHistogram(family: FamilySnapshot, omitSum: boolean): string {
   for (const series of family.series) {
     const counts = series.bucketCounts ?? [];
     const open = series.labelText === "" ? bucketOpen : `${bucketOpen}${series.labelText},`;
+    const exemplars = withExemplars ? series.exemplars : undefined;
     let cumulative = 0;
     let i = 0;
-    for (const le of les) {
-      cumulative += counts[i++] ?? 0;
-      out += open + le + cumulative + "\n";
+    if (exemplars === undefined || exemplars.length === 0) {
+      for (const le of les) {
+        cumulative += counts[i++] ?? 0;
+        out += open + le + cumulative + "\n";
+      }
+    } else {
+      for (const le of les) {
+        const exemplar = exemplars[i];
+        cumulative += counts[i++] ?? 0;
+        out += exemplar === undefined
+          ? open + le + cumulative + "\n"
+          : open + le + cumulative + formatExemplar(exemplar) + "\n";
+      }
     }
     const labels = series.labelText === "" ? " " : `{${series.labelText}} `;
     if (!omitSum) out += `${name}_sum${labels}${formatNumber(series.sum ?? 0)}\n`;
@@ -64,4 +80,12 @@ function leLabels(bounds: readonly number[]): readonly string[] {
     leCache.set(bounds, les);
   }
   return les;
+}
+
+/**
+ * ` # {labels} value timestamp`, the timestamp in seconds with millisecond precision
+ * (`1767323045.123`).
+ */
+function formatExemplar(exemplar: ExemplarSnapshot): string {
+  return ` # {${exemplar.labelText}} ${formatNumber(exemplar.value)} ${exemplar.timestamp / 1000}`;
 }

@@ -58,6 +58,8 @@ export interface RequestInfo {
   readonly admitOnSuccess?: boolean;
   /** `performance.now()` when the request arrived. */
   readonly start: number;
+  /** The trace id of the request's W3C `traceparent`, attached to its timings as an exemplar. */
+  readonly traceId?: string;
 }
 
 /** The context length of each loaded model, as Ollama last reported it (`GET /api/ps`). */
@@ -210,10 +212,14 @@ export class RequestObservation {
     metrics.requests.labels(model, endpoint, String(code), ...client).inc();
     if (this.#reason) metrics.requestErrors.labels(model, endpoint, this.#reason, ...client).inc();
     const seconds = (now - info.start) / 1000;
-    metrics.responseSeconds.labels(model, endpoint, ...client).observe(seconds);
+    const exemplar = info.traceId === undefined
+      ? undefined
+      : { labels: { trace_id: info.traceId } };
+    metrics.responseSeconds.labels(model, endpoint, ...client).observe(seconds, exemplar);
     if (this.#outputChunks > 0) {
       metrics.firstTokenSeconds.labels(model, endpoint).observe(
         (this.#firstOutput - info.start) / 1000,
+        exemplar,
       );
     }
     if (this.#outputChunks > 1) {

@@ -27,6 +27,7 @@ import {
 import { PassThroughObserver } from "../observe/pass_through_observer.ts";
 import type { UpstreamResponse } from "../http1/upstream_response.ts";
 import { errorDetail } from "../error_detail.ts";
+import { traceIdOf } from "../trace_parent.ts";
 
 /** How one observed route differs from the others. */
 export interface ObservedExchangeOptions {
@@ -58,6 +59,7 @@ function startObservation(
   options: { route: RouteContext; model: string; admitOnSuccess?: boolean },
 ): RequestObservation {
   const { url, start } = options.route;
+  const traceId = traceIdOf(request.headers.get("traceparent"));
   return new RequestObservation(context.sinks, {
     method: request.method,
     path: url.pathname,
@@ -66,6 +68,7 @@ function startObservation(
     start,
     ...(context.clientOf ? { client: context.clientOf(request) } : {}),
     ...(options.admitOnSuccess === false ? { admitOnSuccess: false } : {}),
+    ...(traceId === undefined ? {} : { traceId }),
   });
 }
 

@@ -1,7 +1,7 @@
 /**
  * Test helper: the real `prometheus` binary as a subprocess on 127.0.0.1, with a generated
  * configuration, its TSDB in a temporary directory, and small clients for the HTTP API
- * (`/api/v1/query`, `/api/v1/targets`).
+ * (`/api/v1/query`, `/api/v1/targets`, `/api/v1/query_exemplars`).
  *
  * Without the binary, {@link PrometheusServer.start} throws an error that says how to install it:
  * a test that needs Prometheus fails rather than passing silently.
@@ -29,12 +29,32 @@ export interface PrometheusOptions {
   readonly binary?: string;
   /** How long to wait for `/-/ready`, ms (default 20 000). */
   readonly readyTimeoutMs?: number;
+  /** Feature flags to enable (`--enable-feature=…`), e.g. `exemplar-storage`; none by default. */
+  readonly features?: readonly string[];
 }
 
 /** One sample of an instant vector: its labels (with `__name__` when kept) and value. */
 export interface VectorSample {
   readonly metric: Readonly<Record<string, string>>;
   readonly value: number;
+}
+
+/** One exemplar of `/api/v1/query_exemplars`. */
+export interface StoredExemplar {
+  /** The exemplar's own labels, e.g. `{ trace_id: "…" }`. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The exemplar's value. */
+  readonly value: number;
+  /** Seconds since the epoch (milliseconds as the fraction). */
+  readonly timestamp: number;
+}
+
+/** The exemplars of one series, as `/api/v1/query_exemplars` returns them. */
+export interface SeriesExemplars {
+  /** The series' labels, `__name__` included. */
+  readonly seriesLabels: Readonly<Record<string, string>>;
+  /** Its exemplars, oldest first. */
+  readonly exemplars: readonly StoredExemplar[];
 }
 
 /** The fields of an active target of `/api/v1/targets` that tests read. */
@@ -135,6 +155,7 @@ export class PrometheusServer {
           `--storage.tsdb.path=${dir}/data`,
           `--web.listen-address=127.0.0.1:${port}`,
           "--log.level=info",
+          ...(options.features?.length ? [`--enable-feature=${options.features.join(",")}`] : []),
         ],
         cwd: dir,
         stdin: "null",
@@ -223,6 +244,26 @@ export class PrometheusServer {
       );
     }
     return samples[0]?.value;
+  }
+
+  /**
+   * The exemplars of the series `expr` selects between `start` and `end` (seconds since the
+   * epoch), from `/api/v1/query_exemplars` (needs the `exemplar-storage` feature).
+   */
+  async exemplars(expr: string, start: number, end: number): Promise<SeriesExemplars[]> {
+    const params = new URLSearchParams({ query: expr, start: String(start), end: String(end) });
+    const body = await this.#api(`/api/v1/query_exemplars?${params}`, `exemplars of ${expr}`) as {
+      seriesLabels: Record<string, string>;
+      exemplars: { labels: Record<string, string>; value: string; timestamp: number }[];
+    }[];
+    return body.map((entry) => ({
+      seriesLabels: entry.seriesLabels,
+      exemplars: entry.exemplars.map((exemplar) => ({
+        labels: exemplar.labels,
+        value: parseSampleValue(exemplar.value),
+        timestamp: exemplar.timestamp,
+      })),
+    }));
   }
 
   /** The active targets of `/api/v1/targets`. */
