@@ -211,6 +211,7 @@ export class Exporter implements Readiness {
 
   /** Stops the checks of Ollama and closes the connections to it. */
   async close(): Promise<void> {
+    this.inventory.close();
     await this.monitor.stop();
     this.#upstream.close();
   }

@@ -29,6 +29,9 @@ function finite(value: unknown): number | undefined {
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
 
+/** The shortest time between two `/api/ps` calls made for context lengths, in milliseconds. */
+export const CONTEXT_CALL_INTERVAL_MS = 500;
+
 /** Registers the inventory families and fills them at collect time. */
 export class ModelInventory {
   #upstream: Upstream;
@@ -45,6 +48,12 @@ export class ModelInventory {
   #context: Gauge;
   /** The context length of each model label, as last reported (kept while a model is unloaded). */
   #contextLengths = new Map<string, number>();
+  /** When the last `/api/ps` call that succeeded was sent (`performance.now()`). */
+  #answeredSince = -Infinity;
+  /** Requests for a context length waiting for an answer sent after their time. */
+  #waiting: { model: string; since: number; resolve: (length: number | undefined) => void }[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
 
   /**
    * Registers the inventory gauges in `registry`; they stay absent until `/api/ps` answers.
@@ -112,17 +121,72 @@ export class ModelInventory {
     return this.#contextLengths.get(model);
   }
 
+  /**
+   * The context length of the model labelled `model` as `/api/ps` reports it in an answer to a
+   * call sent at or after `since` (`performance.now()`): a request that reloaded the model with
+   * another `num_ctx` is measured against the new length. Calls made for this are at least
+   * {@linkcode CONTEXT_CALL_INTERVAL_MS} apart and serve every waiting request at once. Resolves
+   * with the last length known when Ollama no longer lists the model, or `undefined`.
+   */
+  contextLengthAt(model: string, since: number): Promise<number | undefined> {
+    if (this.#answeredSince >= since) return Promise.resolve(this.#contextLengths.get(model));
+    if (this.#closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.#waiting.push({ model, since, resolve });
+      this.#schedule();
+    });
+  }
+
+  /** Stops asking for context lengths; waiting requests get `undefined`. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const waiting of this.#waiting.splice(0)) waiting.resolve(undefined);
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#pending !== undefined || this.#waiting.length === 0) {
+      return;
+    }
+    const wait = Math.max(0, this.#fetchedAt + CONTEXT_CALL_INTERVAL_MS - performance.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#fetchedAt = -Infinity;
+      void this.refresh();
+    }, wait);
+  }
+
+  #serveWaiting(): void {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const entry of waiting) {
+      if (this.#answeredSince >= entry.since || this.#failing) {
+        // Answered late enough, or Ollama does not answer: the last length known.
+        entry.resolve(this.#contextLengths.get(entry.model));
+      } else if (this.#closed) {
+        entry.resolve(undefined);
+      } else {
+        this.#waiting.push(entry);
+      }
+    }
+    this.#schedule();
+  }
+
   /** Reads `/api/ps` unless a recent answer is cached; shared by concurrent callers. */
   refresh(): Promise<void> {
     if (performance.now() - this.#fetchedAt < this.#cacheMs) return Promise.resolve();
     this.#pending ??= this.#fetch().finally(() => {
       this.#pending = undefined;
       this.#fetchedAt = performance.now();
+      // Any call, a scrape's too, serves the requests waiting for a context length.
+      if (this.#waiting.length > 0) this.#serveWaiting();
     });
     return this.#pending;
   }
 
   async #fetch(): Promise<void> {
+    const sent = performance.now();
     let entries: LoadedModel[];
     try {
       const response = await this.#upstream.get("/api/ps", { timeoutMs: this.#timeoutMs });
@@ -143,6 +207,7 @@ export class ModelInventory {
     }
     this.#failing = false;
     this.#set(entries, Date.now());
+    this.#answeredSince = sent;
   }
 
   #setAbsent(): void {

@@ -62,12 +62,13 @@ export interface RequestInfo {
   readonly traceId?: string;
 }
 
-/** The context length of each loaded model, as Ollama last reported it (`GET /api/ps`). */
+/** The context length of each loaded model, as Ollama reports it (`GET /api/ps`). */
 export interface ContextLengths {
-  /** The context length of the model labelled `model`, or `undefined` when not known. */
-  contextLength(model: string): number | undefined;
-  /** Asks Ollama again (cached for a moment, shared by concurrent callers). */
-  refresh(): Promise<void>;
+  /**
+   * The context length of the model labelled `model` in an answer to a call sent at or after
+   * `since` (`performance.now()`), or `undefined` when not known.
+   */
+  contextLengthAt(model: string, since: number): Promise<number | undefined>;
 }
 
 /** Where a request's numbers go. */
@@ -95,6 +96,8 @@ export class RequestObservation {
   #lastOutput = -1;
   #outputChunks = 0;
   #firstAnswer = -1;
+  /** When Ollama's answer began (`performance.now()`): its model was loaded by then. */
+  #answeredAt = -1;
   /** The gaps between consecutive output chunks, in milliseconds. */
   #gaps: number[] = [];
   /** Whether the request takes a parallel slot (counted by the slot tracker). */
@@ -151,6 +154,11 @@ export class RequestObservation {
     if (kind === "answer" && this.#firstAnswer < 0) this.#firstAnswer = now;
     this.#lastOutput = now;
     this.#outputChunks++;
+  }
+
+  /** Notes that Ollama's answer began at `now` (`performance.now()`). */
+  answered(now: number): void {
+    this.#answeredAt = now;
   }
 
   /** Adds `count` tool calls found in the answer. */
@@ -243,7 +251,7 @@ export class RequestObservation {
     const finished = this.#finishedReason(code);
     if (finished) metrics.finishedGenerations.labels(model, endpoint, finished).inc();
     const stats = this.#stats;
-    if (stats) this.#recordStats(model, client, stats);
+    if (stats) this.#recordStats(model, client, stats, now);
     if (logger.enabled("INFO")) {
       logger.info("proxied", {
         method: info.method,
@@ -275,25 +283,23 @@ export class RequestObservation {
   }
 
   /**
-   * Records the share of the loaded context `tokens` used, once the model's context length is
-   * known: at once when Ollama reported it lately, else after asking it (the model was just used,
-   * so it is loaded).
+   * Records the share of the loaded context `tokens` used, against the model's context length as
+   * Ollama reports it after the answer began (a request may have reloaded the model with another
+   * `num_ctx`); that may come a moment after the request ends.
    */
-  #recordContext(model: string, tokens: number): void {
+  #recordContext(model: string, tokens: number, now: number): void {
     const contexts = this.#sinks.contexts;
     if (contexts === undefined || model === "") return;
-    const record = (): boolean => {
-      const length = contexts.contextLength(model);
-      if (length === undefined || length <= 0) return false;
-      const metrics = this.#sinks.metrics;
+    const since = this.#answeredAt >= 0 ? this.#answeredAt : now;
+    const metrics = this.#sinks.metrics;
+    void contexts.contextLengthAt(model, since).then((length) => {
+      if (length === undefined || length <= 0) return;
       metrics.contextUsage.labels(model).observe(tokens / length);
       if (tokens >= length) metrics.contextLimitReached.labels(model).inc();
-      return true;
-    };
-    if (!record()) void contexts.refresh().then(record, () => {});
+    });
   }
 
-  #recordStats(model: string, client: string[], stats: GenerationStats): void {
+  #recordStats(model: string, client: string[], stats: GenerationStats, now: number): void {
     const metrics = this.#sinks.metrics;
     // Ollama's durations are whole nanoseconds; the duration histograms sum them in whole
     // nanoseconds too (their `sumScale`), so `_sum` is the exact total in seconds.
@@ -322,7 +328,7 @@ export class RequestObservation {
       metrics.queueWait.labels(model).observe(Math.max(0, stats.totalDurationNs - work) / ns);
     }
     if (stats.promptTokens !== undefined && GENERATION_ENDPOINTS.has(this.#info.endpoint)) {
-      this.#recordContext(model, stats.promptTokens + (stats.outputTokens ?? 0));
+      this.#recordContext(model, stats.promptTokens + (stats.outputTokens ?? 0), now);
     }
     if (stats.promptTokens !== undefined) {
       metrics.tokensProcessed.labels(model, ...client).inc(stats.promptTokens);
