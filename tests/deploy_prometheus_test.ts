@@ -109,7 +109,12 @@ Deno.test("every alert has a for duration, a severity, a summary and a descripti
     );
   }
   const byName = new Map(alerts.map((alert) => [alert.alert, alert]));
-  assert.match(byName.get("OllamaDown")?.expr ?? "", /^ollama_up == 0$/);
+  // Per target (one Ollama down among many fires once, naming it), and once per Ollama for
+  // replicas that share one and carry the same `ollama` target label.
+  assert.match(
+    byName.get("OllamaDown")?.expr ?? "",
+    /^ollama_up\{ollama=""\} == 0\s+or\s+count without \(instance, pod\) \(ollama_up\{ollama!=""\} == 0\)\s*$/,
+  );
   assert.match(byName.get("OllamaExporterDown")?.expr ?? "", /^up\{job="[^"]+"\} == 0$/);
   for (
     const name of [
@@ -122,6 +127,26 @@ Deno.test("every alert has a for duration, a severity, a summary and a descripti
     ]
   ) {
     assert.match(byName.get(name)?.expr ?? "", /sum by \(model/, `${name} sums over replicas`);
+  }
+});
+
+Deno.test("the per-exporter alerts keep every target label; the others sum them away", () => {
+  const byName = new Map(alerts.map((alert) => [alert.alert, alert]));
+  const outlier = byName.get("OllamaInstanceHighErrorRatio")?.expr ?? "";
+  // `sum without` the per-request labels keeps instance, pod, namespace, ... for routing.
+  assert.doesNotMatch(outlier, /\bsum by \((?!job\))/, "no sum by (...) but the job's ratio");
+  assert.match(outlier, /sum without \(model, endpoint, code, reason, client\)/);
+  assert.match(outlier, /> on \(job\) group_left\s+2 \* \(/, "compared with its job");
+  const perExporter = [
+    "OllamaExporterDown",
+    "OllamaExporterAbsent",
+    "OllamaDown",
+    "OllamaInstanceHighErrorRatio",
+  ];
+  for (const alert of alerts.filter((alert) => !perExporter.includes(alert.alert ?? ""))) {
+    // Request alerts are about a model over the whole fleet: no instance in their labels.
+    assert.match(alert.expr, /sum by \(model\)/, `${alert.alert} sums over exporters`);
+    assert.doesNotMatch(alert.expr, /\binstance\b/, `${alert.alert} names no instance`);
   }
 });
 

@@ -6,7 +6,10 @@
  * configuration and once with a client header (which adds the optional `client` label) and
  * Ollama's parallelism (which adds `ollama_requests_waiting`) configured, collected with Ollama
  * unreachable. Histograms add `_bucket` (label `le`), `_sum` and
- * `_count`. Prometheus adds `up` and the target labels `job` and `instance`.
+ * `_count`. Prometheus adds `up` and the target labels `job` and `instance`; Kubernetes discovery
+ * adds `pod`, and a scrape configuration may add `ollama` (the Ollama that exporter replicas
+ * share, which the dashboard and `OllamaDown` count once). The dashboard's queries are checked
+ * with each value of its `instance_label` variable (`instance`, `pod`).
  *
  * Metric names are taken from each expression with a small lexer: strings, label matchers,
  * range selectors and grouping clauses are removed, then every identifier that is not a PromQL
@@ -18,13 +21,17 @@ import { parse as parseYaml } from "yaml";
 import { loadConfig } from "../lib/config.ts";
 import { Exporter } from "../lib/exporter.ts";
 import { Logger } from "../lib/log.ts";
+import { substitute } from "./support/dashboard.ts";
 
 const DEPLOY = new URL("../deploy/", import.meta.url);
 
 /** Series names Prometheus itself adds to every target. */
 const PROMETHEUS_SERIES = new Map([["up", new Set<string>()]]);
-/** Labels Prometheus adds to every scraped series. */
-const TARGET_LABELS = new Set(["job", "instance"]);
+/**
+ * Labels the scrape adds to every series: Prometheus's own, `pod` from Kubernetes discovery, and
+ * `ollama`, which the scrape configuration sets on exporter replicas that share one Ollama.
+ */
+const TARGET_LABELS = new Set(["job", "instance", "pod", "ollama"]);
 
 /** PromQL keywords and operators that look like identifiers. */
 const KEYWORDS = new Set([
@@ -129,21 +136,25 @@ async function shippedExpressions(): Promise<{ where: string; expr: string }[]> 
     await Deno.readTextFile(new URL("grafana/ollama_exporter_dashboard.json", DEPLOY)),
   ) as { panels: Panel[]; templating: { list: { name: string; definition?: string }[] } };
   const panels = dashboard.panels.flatMap((panel) => [panel, ...(panel.panels ?? [])]);
-  for (const panel of panels) {
-    for (const target of panel.targets ?? []) {
-      found.push({
-        where: `dashboard panel "${panel.title}" query ${target.refId}`,
-        expr: target.expr ?? "",
-      });
+  for (const instanceLabel of ["instance", "pod"]) {
+    const values = { instance_label: instanceLabel };
+    for (const panel of panels) {
+      for (const target of panel.targets ?? []) {
+        found.push({
+          where: `dashboard panel "${panel.title}" query ${target.refId} (${instanceLabel})`,
+          expr: substitute(target.expr ?? "", values),
+        });
+      }
     }
-  }
-  for (const variable of dashboard.templating.list) {
-    const query = variable.definition?.match(/^label_values\(\s*([^,]+),\s*(\w+)\s*\)$/);
-    if (query) {
-      found.push({
-        where: `dashboard variable $${variable.name}`,
-        expr: `group by (${query[2]}) (${query[1]})`,
-      });
+    for (const variable of dashboard.templating.list) {
+      const query = substitute(variable.definition ?? "", values)
+        .match(/^label_values\(\s*([^,]+),\s*(\w+)\s*\)$/);
+      if (query) {
+        found.push({
+          where: `dashboard variable $${variable.name} (${instanceLabel})`,
+          expr: `group by (${query[2]}) (${query[1]})`,
+        });
+      }
     }
   }
   const alerts = parseYaml(
@@ -203,6 +214,35 @@ Deno.test("dashboard and alerts: every metric and label is one the exporter expo
       }
     }
   }
+  assert.deepEqual(problems, [], `\n${problems.join("\n")}`);
+});
+
+Deno.test("dashboard: every selector of a series with a model label follows $model", async () => {
+  const exported = await exportedSeries();
+  const dashboard = JSON.parse(
+    await Deno.readTextFile(new URL("grafana/ollama_exporter_dashboard.json", DEPLOY)),
+  ) as { panels: Panel[] };
+  const panels = dashboard.panels.flatMap((panel) => [panel, ...(panel.panels ?? [])]);
+  const problems: string[] = [];
+  let selectors = 0;
+  for (const panel of panels) {
+    for (const target of panel.targets ?? []) {
+      const expr = target.expr ?? "";
+      for (const match of expr.matchAll(/\b(ollama_\w+)\{([^}]*)\}/g)) {
+        selectors++;
+        const [, name, inside] = match as unknown as [string, string, string];
+        const hasModel = exported.get(name)?.has("model") ?? false;
+        const follows = /\bmodel=~"\$model"/.test(inside);
+        if (hasModel !== follows) {
+          problems.push(
+            `panel "${panel.title}" ${target.refId}: ${name} ` +
+              (hasModel ? 'has a model label but no model=~"$model"' : "has no model label"),
+          );
+        }
+      }
+    }
+  }
+  assert.ok(selectors > 80, `only ${selectors} selectors`);
   assert.deepEqual(problems, [], `\n${problems.join("\n")}`);
 });
 

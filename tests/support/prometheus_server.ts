@@ -9,12 +9,23 @@
  * @module
  */
 
-/** One scrape job of the generated configuration, with a single static target. */
+/** One target of a scrape job with several, and the labels added to its series. */
+export interface StaticTarget {
+  /** `host:port` to scrape. */
+  readonly address: string;
+  /** Target labels (e.g. the `pod` label Kubernetes discovery adds); none by default. */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** One scrape job of the generated configuration, with its static targets. */
 export interface ScrapeJob {
   /** `job_name`, and so the `job` label of every scraped series. */
   readonly name: string;
-  /** `host:port` to scrape. */
-  readonly target: string;
+  /**
+   * `host:port` to scrape, or several targets of the one job (one `static_configs` entry each,
+   * with its labels).
+   */
+  readonly target: string | readonly StaticTarget[];
   /** Path to scrape (default `/metrics`). */
   readonly metricsPath?: string;
 }
@@ -117,7 +128,12 @@ export class PrometheusServer {
       scrape_configs: options.jobs.map((job) => ({
         job_name: job.name,
         metrics_path: job.metricsPath ?? "/metrics",
-        static_configs: [{ targets: [job.target] }],
+        static_configs: typeof job.target === "string"
+          ? [{ targets: [job.target] }]
+          : job.target.map((target) => ({
+            targets: [target.address],
+            ...(target.labels === undefined ? {} : { labels: target.labels }),
+          })),
       })),
     };
     const configText = JSON.stringify(config, null, 2) + "\n";
