@@ -12,6 +12,7 @@
  *   RuntimeDefault seccomp, resource requests and a memory limit;
  * - names line up: selectors match the pod labels, the Service targets the container's named
  *   port, the ServiceMonitor scrapes the Service's port, the scrape annotations name the port;
+ * - the ServiceMonitor gives every replica the `ollama` target label of the Ollama they share;
  * - with kubectl on the PATH, `kubectl kustomize` builds the directory.
  */
 
@@ -196,6 +197,22 @@ Deno.test("the alerts' job is the Service name (the ServiceMonitor's default job
   const jobs = new Set([...alerts.matchAll(/\bjob="([^"]+)"/g)].map((m) => m[1]));
   assert.deepEqual([...jobs], [service.metadata.name]);
   assert.equal(serviceMonitor.spec.jobLabel, undefined, "jobLabel would change the job label");
+});
+
+Deno.test("the ServiceMonitor names the one Ollama its replicas share (the ollama label)", async () => {
+  // The dashboard's fleet totals and OllamaDown count the targets that share an `ollama` label
+  // once: without it, two replicas in front of one Ollama would count it twice.
+  const alerts = await Deno.readTextFile(new URL("../prometheus/alerts.yml", DIRECTORY));
+  assert.match(alerts, /ollama!=""/, "the alerts read the ollama target label");
+  const host = parseOllamaHost(env.OLLAMA_HOST as string).hostname;
+  for (const endpoint of serviceMonitor.spec.endpoints as Manifest[]) {
+    const label = ((endpoint.relabelings ?? []) as Manifest[])
+      .filter((r) => r.targetLabel === "ollama");
+    assert.equal(label.length, 1, "one relabeling sets the ollama target label");
+    assert.equal(label[0]!.action ?? "replace", "replace");
+    assert.equal(label[0]!.sourceLabels, undefined, "the same value on every replica");
+    assert.equal(label[0]!.replacement, host.split(".")[0], "the Service OLLAMA_HOST names");
+  }
 });
 
 Deno.test("the probe and scrape paths answer on the real exporter as the probes expect", async () => {

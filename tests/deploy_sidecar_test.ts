@@ -18,7 +18,8 @@
  * - resources: set for both, no CPU limit on the exporter, and its memory limit covers the most
  *   requests one Ollama can hold open (README "Performance" numbers);
  * - scraping: pod annotations and a PodMonitor that select the pods, name the exporter's port and
- *   give the job the alerts match; the Services carry no scrape annotations (no double scrape);
+ *   give the job the alerts match, and no `ollama` label (each pod is its own Ollama); the
+ *   Services carry no scrape annotations (no double scrape);
  * - images pinned, Ollama's the same as in compose.yaml;
  * - with kubectl on the PATH, `kubectl kustomize` builds the directory and wires the generated
  *   ConfigMap into both containers.
@@ -421,6 +422,13 @@ Deno.test("sidecar: Prometheus discovers every pod, with the job the alerts matc
     assert.equal(job.action ?? "replace", "replace");
     assert.equal(job.sourceLabels, undefined);
     assert.equal(job.replacement, [...jobs][0]);
+    // Each pod is its own Ollama: an `ollama` target label would make the dashboard and
+    // OllamaDown count the whole fleet as one Ollama.
+    const relabelings = [...(endpoint.relabelings ?? []), ...(endpoint.metricRelabelings ?? [])];
+    assert.ok(
+      !relabelings.some((r: Manifest) => r.targetLabel === "ollama"),
+      "the sidecar PodMonitor must not set the ollama label",
+    );
   }
   assert.ok(matches(budget.spec.selector.matchLabels, podLabels), "PodDisruptionBudget selector");
   assert.ok(budget.spec.maxUnavailable >= 1, "node drains may evict one pod at a time");
