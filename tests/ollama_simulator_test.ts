@@ -13,12 +13,14 @@ import {
   anthropicInputEstimate,
   countPromptTokens,
   DEFAULT_FAILURE_MESSAGE,
+  DEFAULT_TIMINGS,
   expectedCompletion,
   expectedEmbedding,
   expectedReply,
   type GenerationPath,
   OllamaSimulator,
   RESPONSE_TOKENS,
+  SERVER_BUSY_MESSAGE,
   type SimulatorOptions,
 } from "./support/ollama_simulator.ts";
 import { rawRequest } from "./support/raw_http.ts";
@@ -2538,4 +2540,396 @@ Deno.test("the command line serves until SIGTERM", async () => {
   await child.stderr.cancel();
   assert.equal(status.code, 0);
   assert.match(output, /stopped/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Ollama's scheduler: parallel slots, its queue (503 when full), num_ctx and truncation. Facts
+// from the real v0.24 (`OLLAMA_NUM_PARALLEL=1 OLLAMA_MAX_QUEUE=1`): requests for a loaded model
+// wait for a slot without limit, their wait in total_duration only; only requests that need a
+// load or a reload enter the queue (503 beyond it, on every family); a prompt longer than num_ctx
+// is evaluated as num_ctx tokens; num_predict is capped at 10 × num_ctx.
+
+/** Polls `condition` every few ms until it holds, failing with `what` after `ms`. */
+async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/** A request held open by the simulator (its first token 60 s away) until `leave()`. */
+interface HeldRequest {
+  /** Its record on the simulator. */
+  readonly index: number;
+  /** The client leaves: the simulator cuts the wait and frees the slot. */
+  leave(): Promise<void>;
+}
+
+/**
+ * Sends `body` to `path` while the simulator holds first tokens for a minute, and waits until the
+ * scheduler let it run (or, with `admitted: false`, until it arrived).
+ */
+async function holdRequest(
+  sim: OllamaSimulator,
+  path: string,
+  body: unknown,
+  options: { admitted?: boolean } = {},
+): Promise<HeldRequest> {
+  sim.configure({ firstTokenDelayMs: 60_000 });
+  const index = sim.requests.length;
+  const controller = new AbortController();
+  const response = fetch(`${sim.url}${path}`, {
+    method: "POST",
+    body: JSON.stringify(body),
+    signal: controller.signal,
+  }).then((r) => r.body?.cancel(), () => {});
+  await until(() => sim.requests.length > index, "the held request arrived");
+  if (options.admitted !== false) {
+    await until(() => sim.requests[index]?.admitted === true, "the held request runs");
+  }
+  sim.configure({ firstTokenDelayMs: 0 });
+  return {
+    index,
+    leave: async () => {
+      controller.abort();
+      await response;
+      await sim.requests[index]?.finished;
+    },
+  };
+}
+
+Deno.test("numParallel: requests beyond the slots wait first come first served; total_duration has the wait, load_duration not", async () => {
+  let now = Date.UTC(2025, 0, 2, 3, 4, 5, 0);
+  await withSimulator({ numParallel: 1, now: () => now }, async (sim) => {
+    const body = { model: "llama3.2", prompt: "one two three", stream: false };
+    const warm = await (await post(sim, "/api/generate", body)).json();
+    const expected = sim.expectedCompletion("llama3.2", "one two three");
+    assert.equal(warm.total_duration, expected.metrics.total_duration, "nothing waited");
+    const a = await holdRequest(sim, "/api/generate", { model: "llama3.2", prompt: "a" });
+    // B arrives first and is held itself once it runs; C arrives 100 ms later and is quick.
+    const b = await holdRequest(sim, "/api/generate", { model: "llama3.2", prompt: "b" }, {
+      admitted: false,
+    });
+    await until(() => sim.waitingRequests === 1, "B waits");
+    now += 100;
+    const c = post(sim, "/api/generate", body).then((r) => r.json());
+    await until(() => sim.waitingRequests === 2, "C waits");
+    now += 400;
+    await a.leave();
+    await until(() => sim.requests[b.index]?.admitted === true, "B runs");
+    assert.equal(sim.waitingRequests, 1, "C still waits behind B");
+    assert.equal(sim.requests[b.index]?.slotWaitNs, 500_000_000);
+    now += 1000;
+    await b.leave();
+    const answer = await c;
+    assert.equal(answer.total_duration, expected.metrics.total_duration + 1_400_000_000);
+    assert.equal(answer.load_duration, expected.metrics.load_duration);
+    assert.equal(answer.prompt_eval_duration, expected.metrics.prompt_eval_duration);
+    assert.equal(answer.eval_duration, expected.metrics.eval_duration);
+    const record = sim.requests.at(-1);
+    assert.equal(record?.slotWaitNs, 1_400_000_000);
+    assert.equal(record?.loadWaitNs, 0);
+    assert.equal(sim.waitingRequests, 0);
+  });
+});
+
+Deno.test("numParallel: N slots per model, one for an embedding model; a client that leaves gives up its place", async () => {
+  await withSimulator({ numParallel: 2 }, async (sim) => {
+    const held = [
+      await holdRequest(sim, "/api/chat", {
+        model: "llama3.2",
+        messages: [{ role: "user", content: "a" }],
+      }),
+      await holdRequest(sim, "/v1/chat/completions", {
+        model: "llama3.2",
+        messages: [{ role: "user", content: "b" }],
+      }),
+    ];
+    // The other model has slots of its own.
+    const other = await (await post(sim, "/api/generate", {
+      model: "qwen2.5:0.5b",
+      prompt: "x",
+      stream: false,
+    })).json();
+    assert.equal(other.done, true);
+    const third = await holdRequest(sim, "/v1/messages", {
+      model: "llama3.2",
+      max_tokens: 5,
+      messages: [{ role: "user", content: "c" }],
+    }, { admitted: false });
+    await until(() => sim.waitingRequests === 1, "the third waits");
+    await third.leave();
+    assert.equal(sim.waitingRequests, 0, "it left the line");
+    assert.equal(sim.requests[third.index]?.aborted, true);
+    const fourth = post(sim, "/api/generate", { model: "llama3.2", prompt: "d", stream: false });
+    await until(() => sim.waitingRequests === 1, "the fourth waits");
+    await held[0]?.leave();
+    assert.equal((await (await fourth).json()).done, true);
+    await held[1]?.leave();
+
+    // An embedding model is loaded with parallel 1 whatever numParallel says.
+    const embedding = await holdRequest(sim, "/api/embed", {
+      model: "nomic-embed-text",
+      input: "x",
+    });
+    const second = post(sim, "/api/embed", { model: "nomic-embed-text", input: "y" });
+    await until(() => sim.waitingRequests === 1, "the second embedding waits");
+    await embedding.leave();
+    const answer = await (await second).json();
+    assert.equal(answer.embeddings.length, 1);
+    assert.ok(
+      answer.total_duration > sim.expectedEmbedding("nomic-embed-text", "y").metrics.total_duration,
+      "the wait is in total_duration",
+    );
+  });
+});
+
+Deno.test("maxQueue: requests needing a load or reload overflow the scheduler queue: 503 server busy in each family's shape", async () => {
+  await withSimulator({ numParallel: 1, maxQueue: 1 }, async (sim) => {
+    await (await post(sim, "/api/generate", { model: "llama3.2", prompt: "x", stream: false }))
+      .json();
+    const running = await holdRequest(sim, "/api/generate", { model: "llama3.2", prompt: "a" });
+    // Another num_ctx: the scheduler takes it and waits until the model's requests are over.
+    const reload = post(sim, "/api/generate", {
+      model: "llama3.2",
+      prompt: "b",
+      stream: false,
+      options: { num_ctx: 64 },
+    }).then((r) => r.json());
+    await until(() => sim.schedulerBusy, "the scheduler took B up");
+    assert.equal(sim.pendingRequests, 0);
+    // The queue's one place: a request whose client leaves keeps it until its turn.
+    const gone = await holdRequest(sim, "/api/generate", {
+      model: "qwen2.5:0.5b",
+      prompt: "c",
+    }, { admitted: false });
+    await until(() => sim.pendingRequests === 1, "C is queued");
+    await gone.leave();
+    assert.equal(sim.pendingRequests, 1, "C keeps its place");
+    const chat = [{ role: "user", content: "x" }];
+    const refused: [string, unknown, number, Record<string, string>, string][] = [
+      ["/api/generate", { model: "qwen2.5:0.5b", prompt: "x" }, 503, {
+        "content-type": "application/json; charset=utf-8",
+      }, JSON.stringify({ error: SERVER_BUSY_MESSAGE })],
+      ["/api/chat", { model: "llama3.2", messages: chat, options: { num_ctx: 128 } }, 503, {
+        "content-type": "application/json; charset=utf-8",
+      }, JSON.stringify({ error: SERVER_BUSY_MESSAGE })],
+      ["/api/embed", { model: "nomic-embed-text", input: "x" }, 503, {
+        "content-type": "application/json; charset=utf-8",
+      }, JSON.stringify({ error: SERVER_BUSY_MESSAGE })],
+      [
+        "/v1/chat/completions",
+        { model: "qwen2.5:0.5b", messages: chat, stream: true },
+        503,
+        {
+          "content-type": "application/json",
+        },
+        JSON.stringify({
+          error: { message: SERVER_BUSY_MESSAGE, type: "api_error", param: null, code: null },
+        }) + "\n",
+      ],
+      [
+        "/v1/completions",
+        { model: "qwen2.5:0.5b", prompt: "x" },
+        503,
+        {
+          "content-type": "application/json",
+        },
+        JSON.stringify({
+          error: { message: SERVER_BUSY_MESSAGE, type: "api_error", param: null, code: null },
+        }) + "\n",
+      ],
+      [
+        "/v1/embeddings",
+        { model: "nomic-embed-text", input: "x" },
+        503,
+        {
+          "content-type": "application/json",
+        },
+        JSON.stringify({
+          error: { message: SERVER_BUSY_MESSAGE, type: "api_error", param: null, code: null },
+        }) + "\n",
+      ],
+      [
+        "/v1/responses",
+        { model: "qwen2.5:0.5b", input: "x", stream: true },
+        503,
+        {
+          "content-type": "application/json",
+          "cache-control": "no-cache",
+        },
+        JSON.stringify({
+          error: { message: SERVER_BUSY_MESSAGE, type: "api_error", param: null, code: null },
+        }) + "\n",
+      ],
+    ];
+    for (const [path, body, status, headers, text] of refused) {
+      const response = await post(sim, path, body);
+      assert.equal(response.status, status, path);
+      for (const [name, value] of Object.entries(headers)) {
+        assert.equal(response.headers.get(name), value, `${path} ${name}`);
+      }
+      assert.equal(await response.text(), text, path);
+    }
+    const messages = await post(sim, "/v1/messages", {
+      model: "qwen2.5:0.5b",
+      max_tokens: 5,
+      messages: chat,
+      stream: true,
+    });
+    assert.equal(messages.status, 503);
+    assert.equal(messages.headers.get("cache-control"), "no-cache");
+    const error = await messages.json();
+    assert.deepEqual(error.error, { type: "overloaded_error", message: SERVER_BUSY_MESSAGE });
+    // A request for the loaded model with its num_ctx does not queue: it waits for a slot.
+    const joins = post(sim, "/api/generate", { model: "llama3.2", prompt: "d", stream: false });
+    await until(() => sim.waitingRequests === 1, "D waits for a slot");
+    await running.leave();
+    assert.equal((await (await joins).json()).done, true);
+    const reloaded = await reload;
+    assert.equal(reloaded.prompt_eval_count, 11);
+    assert.ok(reloaded.load_duration > DEFAULT_TIMINGS.loadNs, "the reload wait is load time");
+    const ps = await (await fetch(`${sim.url}/api/ps`)).json();
+    assert.deepEqual(
+      ps.models.map((m: Record<string, unknown>) => [m.name, m.context_length]),
+      [["llama3.2:latest", 64]],
+    );
+    assert.equal(sim.pendingRequests, 0);
+    await sim.settled();
+  });
+});
+
+Deno.test("loadDelayMs: requests arriving while a model loads queue behind it, the wait in load_duration", async () => {
+  await withSimulator({ maxQueue: 1, loadDelayMs: 300 }, async (sim) => {
+    const body = { model: "llama3.2", prompt: "x", stream: false };
+    const first = post(sim, "/api/generate", body).then((r) => r.json());
+    await until(() => sim.schedulerBusy, "the first loads the model");
+    const second = post(sim, "/api/generate", body).then((r) => r.json());
+    await until(() => sim.pendingRequests === 1, "the second is queued");
+    const third = await post(sim, "/api/generate", body);
+    assert.equal(third.status, 503);
+    assert.equal(await third.text(), JSON.stringify({ error: SERVER_BUSY_MESSAGE }));
+    const expected = sim.expectedCompletion("llama3.2", "x").metrics;
+    for (const answer of [await first, await second]) {
+      assert.ok(answer.load_duration >= expected.load_duration + 290_000_000, "load time");
+      assert.equal(
+        answer.total_duration - answer.load_duration,
+        expected.total_duration - expected.load_duration,
+        "nothing else waited",
+      );
+    }
+    // Loaded now: no load time.
+    const again = await (await post(sim, "/api/generate", body)).json();
+    assert.equal(again.total_duration, expected.total_duration);
+  });
+});
+
+Deno.test("num_ctx: /api/ps reports the context a model is loaded with; longer prompts are truncated to it; num_predict stops at 10 × num_ctx", async () => {
+  const models = ["llama3.2:latest", "tiny:latest"];
+  await withSimulator({ models }, async (sim) => {
+    const ps = async () =>
+      (await (await fetch(`${sim.url}/api/ps`)).json()).models.map((
+        m: Record<string, unknown>,
+      ) => [m.name, m.context_length]);
+    const generate = async (model: string, prompt: string, options: Record<string, unknown>) =>
+      await (await post(sim, "/api/generate", { model, prompt, stream: false, options })).json();
+    const long = Array.from({ length: 200 }, () => "word").join(" ");
+
+    // The real v0.24: 417 prompt tokens in a 64-token context evaluate as 64.
+    const cut = await generate("llama3.2", long, { num_predict: 8, num_ctx: 64 });
+    assert.deepEqual([cut.prompt_eval_count, cut.eval_count, cut.done_reason], [64, 8, "length"]);
+    assert.deepEqual(await ps(), [["llama3.2:latest", 64]]);
+    const expected = sim.expectedCompletion("llama3.2", long, { numPredict: 8, numCtx: 64 });
+    assert.equal(expected.contextLength, 64);
+    assert.equal(cut.total_duration, expected.metrics.total_duration);
+    // The answer may overflow the context (Ollama shifts it): 64 + 100 tokens.
+    const shifted = await generate("llama3.2", long, { num_predict: 100, num_ctx: 64 });
+    assert.deepEqual([shifted.prompt_eval_count, shifted.eval_count], [64, 100]);
+    // The real v0.24: num_ctx 16 and num_predict 400 generate 160 tokens.
+    const capped = await generate("llama3.2", "hi", { num_predict: 400, num_ctx: 16 });
+    assert.deepEqual([capped.prompt_eval_count, capped.eval_count], [11, 160]);
+    // Without num_ctx: Ollama's default 4096 (a reload), nothing truncated.
+    const whole = await generate("llama3.2", long, { num_predict: 8 });
+    assert.equal(whole.prompt_eval_count, 210);
+    assert.deepEqual(await ps(), [["llama3.2:latest", 4096]]);
+    // Capped by the trained context (tiny: 2048, as the real tiny reports), at least 4.
+    await generate("tiny", "x", { num_predict: 1, num_ctx: 8192 });
+    assert.deepEqual(await ps(), [["tiny:latest", 2048], ["llama3.2:latest", 4096]]);
+    const four = await generate("tiny", long, { num_predict: 1, num_ctx: 1 });
+    assert.equal(four.prompt_eval_count, 4);
+
+    // Chat drops whole messages from the front first (system messages stay), then cuts.
+    const words = Array.from({ length: 30 }, () => "word").join(" ");
+    const chat = async (messages: { role: string; content: string }[], numCtx: number) => {
+      const body = {
+        model: "llama3.2",
+        messages,
+        stream: false,
+        options: { num_predict: 3, num_ctx: numCtx },
+      };
+      const answer = await (await post(sim, "/api/chat", body)).json();
+      assert.equal(
+        answer.prompt_eval_count,
+        sim.expectedReply("/api/chat", body).inputTokens,
+        "expectedReply agrees",
+      );
+      return answer.prompt_eval_count;
+    };
+    const turns = [
+      { role: "user", content: words },
+      { role: "assistant", content: "ok" },
+      { role: "user", content: "short one" },
+    ];
+    assert.equal(countPromptTokens(turns), 55);
+    assert.equal(await chat(turns, 4096), 55);
+    assert.equal(await chat(turns, 40), 21, "the first message dropped");
+    assert.equal(await chat(turns, 12), 12, "the last message alone, cut");
+    const system = [
+      { role: "system", content: "be brief" },
+      { role: "user", content: words },
+      { role: "assistant", content: "ok" },
+      { role: "user", content: words },
+    ];
+    assert.equal(await chat(system, 50), 50, "the system message and the last one");
+    assert.equal(await chat(system, 49), 49);
+  });
+});
+
+Deno.test("pauseMidStream holds a stream after N chunks", async () => {
+  await withSimulator({ pauseMidStream: { afterChunks: 2, delayMs: 300 } }, async (sim) => {
+    const response = await post(sim, "/api/generate", { model: "llama3.2", prompt: "x" });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const times: number[] = [];
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      for (const _ of value.matchAll(/\n/g)) times.push(performance.now());
+      text += value;
+    }
+    const lines = ndjson(text);
+    assert.equal(lines.length, 9);
+    const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
+    assert.ok((gaps[1] ?? 0) >= 290, `the third line came ${gaps[1]} ms after the second`);
+    assert.ok(gaps.every((gap, i) => i === 1 || gap < 250), `${gaps}`);
+    sim.configure({ pauseMidStream: false });
+    const started = performance.now();
+    await (await post(sim, "/api/generate", { model: "llama3.2", prompt: "x" })).text();
+    assert.ok(performance.now() - started < 250);
+  });
+});
+
+Deno.test("scheduler options are validated", async () => {
+  for (
+    const [options, message] of [
+      [{ numParallel: 0 }, /numParallel=0/],
+      [{ numParallel: 1.5 }, /numParallel=1.5/],
+      [{ maxQueue: -1 }, /maxQueue=-1/],
+      [{ loadDelayMs: -1 }, /loadDelayMs=-1/],
+      [{ pauseMidStream: { afterChunks: -1, delayMs: 1 } }, /afterChunks=-1/],
+    ] as const
+  ) {
+    await assert.rejects(OllamaSimulator.start(options), message);
+  }
 });

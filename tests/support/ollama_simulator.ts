@@ -3,8 +3,10 @@
  * formats (native NDJSON, OpenAI-compatible SSE in both stream shapes, OpenAI Responses and
  * Anthropic Messages SSE with `event:` lines), thinking models and a scripted tool caller,
  * deterministic answers whose token counts and durations tests can compute in advance
- * (`expectedCompletion`, `expectedReply`), and knobs for delays, split writes, mid-stream
- * failures and foreign Host headers. It records every request and notices clients that go away.
+ * (`expectedCompletion`, `expectedReply`), Ollama's scheduler (parallel slots per model, its
+ * queue and 503 when it is full, reloads for another `num_ctx`, prompts truncated to the loaded
+ * context), and knobs for delays, split writes, mid-stream failures and pauses and foreign Host
+ * headers. It records every request and notices clients that go away.
  *
  * Run standalone: `deno run --allow-net tests/support/ollama_simulator.ts --port 11434`.
  *
@@ -37,6 +39,7 @@ import { RecordedRequest } from "./simulator/recorded_request.ts";
 import type { Reply } from "./simulator/reply.ts";
 import { matchRoute } from "./simulator/route_table.ts";
 import type { RouteContext } from "./simulator/route_types.ts";
+import { Scheduler } from "./simulator/scheduler.ts";
 import { runSimulatorCli } from "./simulator/simulator_cli.ts";
 import {
   type ResolvedOptions,
@@ -89,14 +92,20 @@ export { DEFAULT_TIMINGS, type Timings } from "./simulator/timings.ts";
 export type { LoadedModelSpec } from "./simulator/loaded_models.ts";
 export {
   DEFAULT_FAILURE_MESSAGE,
+  DEFAULT_MAX_QUEUE,
   DEFAULT_MODELS,
   DEFAULT_REGISTRY,
   DEFAULT_VERSION,
   type MidStreamFailure,
+  type MidStreamPause,
   type SimulatorOptions,
   type SplitMode,
 } from "./simulator/simulator_options.ts";
 export { goJson } from "./simulator/go_json.ts";
+export { SERVER_BUSY_MESSAGE } from "./simulator/scheduler.ts";
+export { loadedContextLength, MIN_CONTEXT_LENGTH } from "./simulator/model_context.ts";
+export { DEFAULT_CONTEXT_LENGTH } from "./simulator/process_model.ts";
+export { truncatedPromptTokens } from "./simulator/truncated_prompt_tokens.ts";
 
 const DECODER = new TextDecoder();
 
@@ -114,6 +123,7 @@ export class OllamaSimulator {
   #loaded = new LoadedModels();
   #blobs = new Set<string>();
   #closing = new AbortController();
+  #scheduler = new Scheduler(this.#loaded, { closing: this.#closing.signal });
   #inFlight = new Set<Promise<void>>();
   #sequence = 0;
   #closed: Promise<void> | undefined;
@@ -152,6 +162,28 @@ export class OllamaSimulator {
     return this.#sequence;
   }
 
+  /** Requests waiting for a parallel slot of their model (option `numParallel`), all models. */
+  get waitingRequests(): number {
+    return this.#scheduler.waiting;
+  }
+
+  /**
+   * True while Ollama's scheduler works on a request: loading its model (`loadDelayMs`), or
+   * waiting until the model's requests are over to reload it with another `num_ctx`. Requests
+   * that need a load meanwhile queue (option `maxQueue`).
+   */
+  get schedulerBusy(): boolean {
+    return this.#scheduler.busy;
+  }
+
+  /**
+   * Requests in the scheduler's queue (option `maxQueue`) that it has not taken up yet: they
+   * need a model loaded (or reloaded with another `num_ctx`) while it is busy.
+   */
+  get pendingRequests(): number {
+    return this.#scheduler.pending;
+  }
+
   /**
    * Changes behaviour for the requests that arrive from now on (a response already under way
    * keeps the options it started with). `models` replaces the installed models; `port` is
@@ -170,7 +202,10 @@ export class OllamaSimulator {
   expectedCompletion(
     model: string,
     input: string | readonly CountedMessage[],
-    options: Pick<ExpectedCompletionOptions, "numPredict" | "system" | "think" | "tools"> = {},
+    options: Pick<
+      ExpectedCompletionOptions,
+      "numPredict" | "numCtx" | "system" | "think" | "tools"
+    > = {},
   ): ExpectedCompletion {
     return expectedCompletion(model, input, { ...options, ...this.#modelOptions(model) });
   }
@@ -199,6 +234,7 @@ export class OllamaSimulator {
     const options = this.#options;
     const record = this.#catalog.find(model);
     return {
+      ...(record === undefined ? {} : { trainedContextLength: record.contextLength }),
       responseTokens: options.responseTokens,
       thinkingTokens: options.thinkingTokens,
       stopsNaturally: options.stopsNaturally,
@@ -267,6 +303,9 @@ export class OllamaSimulator {
     if (!options.fast) this.requests.push(record);
     this.#inFlight.add(record.finished);
     record.finished.then(() => this.#inFlight.delete(record.finished));
+    const clock = options.fast ? () => receivedAt : options.now;
+    let signal: AbortSignal | undefined;
+    let gone = false;
     const context: RouteContext = {
       options,
       catalog: this.#catalog,
@@ -274,7 +313,20 @@ export class OllamaSimulator {
       blobs: this.#blobs,
       receivedAt,
       sequence,
-      clock: options.fast ? () => receivedAt : options.now,
+      clock,
+      admit: async (ask) => {
+        const admission = await this.#scheduler.admit(ask, {
+          options,
+          clock,
+          receivedAt,
+          // Read only when the request has to wait: see #waitBeforeHeaders.
+          signal: () => signal ??= AbortSignal.any([request.signal, this.#closing.signal]),
+          finished: record.finished,
+        });
+        if (admission.kind === "gone") gone = true;
+        if (admission.kind === "admitted") record.markWaited(admission);
+        return admission;
+      },
     };
     let reply: Reply;
     try {
@@ -282,6 +334,7 @@ export class OllamaSimulator {
     } catch (error) {
       reply = ollamaError(500, `the simulator could not answer: ${(error as Error).message}`);
     }
+    if (gone) return this.#gone(this.#closing.signal.aborted ? "closing" : "client-gone", record);
     return await this.#respond(reply, request, record, options);
   }
 

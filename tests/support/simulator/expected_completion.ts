@@ -12,9 +12,11 @@ import {
   SCRIPTED_TOOL_NAME,
   SCRIPTED_TOOL_TOKENS,
 } from "./planned_tool_call.ts";
-import { type CountedMessage, countPromptTokens } from "./prompt_tokens.ts";
+import { loadedContextLength } from "./model_context.ts";
+import type { CountedMessage } from "./prompt_tokens.ts";
 import { responseTokens } from "./response_tokens.ts";
 import { thinkingTokens } from "./thinking_tokens.ts";
+import { truncatedPromptTokens } from "./truncated_prompt_tokens.ts";
 import { resolveTimings, type Timings } from "./timings.ts";
 
 /** Answer length in text tokens when nothing limits it. */
@@ -29,6 +31,11 @@ export interface ExpectedCompletionOptions {
    * no limit (Ollama treats 0 as "unlimited").
    */
   readonly numPredict?: number;
+  /**
+   * `options.num_ctx` of a native request: the context the model is loaded with (see
+   * {@link loadedContextLength}); absent: Ollama's default, 4096.
+   */
+  readonly numCtx?: number;
   /** `system` of /api/generate; counted like the prompt. */
   readonly system?: string;
   /**
@@ -57,6 +64,8 @@ export interface ExpectedCompletionOptions {
   readonly capabilities?: readonly string[];
   /** Whether the model is a scripted tool caller; default: from its name, like `capabilities`. */
   readonly callsTool?: boolean;
+  /** The context length the model was trained for; default: from its name, like `capabilities`. */
+  readonly trainedContextLength?: number;
 }
 
 /** The numbers a final `done:true` chunk carries, under their wire names. */
@@ -102,6 +111,8 @@ export interface ExpectedCompletion {
   readonly doneReason: "stop" | "length";
   /** Final-chunk numbers; a zero value is omitted on the wire. */
   readonly metrics: CompletionMetrics;
+  /** The context length the model is loaded with for this request (`/api/ps` `context_length`). */
+  readonly contextLength: number;
   /** What the OpenAI-compatible endpoints report as usage. */
   readonly usage: {
     readonly prompt_tokens: number;
@@ -126,7 +137,13 @@ export interface ExpectedCompletion {
  *   token is out) replaces the text; offered other tools only, nothing shows; offered none, the
  *   three tokens are the answer text.
  *
- * `prompt_eval_count` = {@link countPromptTokens}; `load_duration` = `loadNs`;
+ * The prompt and the answer live in the loaded context ({@link loadedContextLength} of `numCtx`):
+ * a prompt longer than it is truncated ({@link truncatedPromptTokens}: `prompt_eval_count` is at
+ * most the context length), and, as Ollama caps `num_predict` at 10 times the context, an answer
+ * stops at that many tokens (`length`); an answer that overflows the context otherwise goes on
+ * (Ollama shifts the context), so prompt plus answer may exceed it.
+ *
+ * `prompt_eval_count` = `countPromptTokens`, truncated; `load_duration` = `loadNs`;
  * `prompt_eval_duration` = `prompt_eval_count * promptNsPerToken`; `eval_duration` =
  * `eval_count * evalNsPerToken`; `total_duration` = their sum + `overheadNs`.
  */
@@ -136,14 +153,20 @@ export function expectedCompletion(
   options: ExpectedCompletionOptions = {},
 ): ExpectedCompletion {
   const timings = resolveTimings(options.timings);
-  const described = options.capabilities === undefined || options.callsTool === undefined
+  const described = options.capabilities === undefined || options.callsTool === undefined ||
+      options.trainedContextLength === undefined
     ? describeModel(model, 0)
     : undefined;
   const capabilities = options.capabilities ?? described?.capabilities ?? [];
   const callsTool = options.callsTool ?? described?.callsTool ?? false;
-  const limit = options.numPredict !== undefined && options.numPredict >= 1
+  const contextLength = loadedContextLength(
+    options.trainedContextLength ?? described?.contextLength ?? 0,
+    options.numCtx,
+  );
+  const asked = options.numPredict !== undefined && options.numPredict >= 1
     ? Math.floor(options.numPredict)
     : undefined;
+  const limit = asked === undefined ? undefined : Math.min(asked, 10 * contextLength);
   const tools = options.tools;
   const generated = callsTool
     ? toolCallerTokens(limit, tools, plannedToolCall(`${model}\n${JSON.stringify(input)}`))
@@ -153,8 +176,10 @@ export function expectedCompletion(
         ? options.thinkingTokens ?? DEFAULT_THINKING_TOKENS
         : undefined,
       stopsNaturally: options.stopsNaturally === true,
+      cap: 10 * contextLength,
     });
-  const promptEvalCount = countPromptTokens(input, {
+  const promptEvalCount = truncatedPromptTokens(input, {
+    contextLength,
     ...(options.system === undefined ? {} : { system: options.system }),
     ...(tools === undefined ? {} : { tools: tools.length }),
   });
@@ -180,6 +205,7 @@ export function expectedCompletion(
     thinking: textsOf(pieces, "thinking").join(""),
     toolCalls: pieces.flatMap((piece) => piece.kind === "tool_calls" ? piece.calls : []),
     doneReason: generated.doneReason,
+    contextLength,
     metrics: {
       total_duration: timings.loadNs + promptEvalDuration + evalDuration + timings.overheadNs,
       load_duration: timings.loadNs,
@@ -202,18 +228,23 @@ interface Generated {
   readonly doneReason: "stop" | "length";
 }
 
-/** A plain or thinking model: thinking, end of thinking, answer, end token, cut by `limit`. */
+/**
+ * A plain or thinking model: thinking, end of thinking, answer, end token, cut by `limit`, or by
+ * `cap` (Ollama's most tokens for a context) when the natural answer is longer.
+ */
 function modelTokens(
-  limit: number | undefined,
+  requested: number | undefined,
   lengths: {
     readonly answer: number;
     readonly thinking: number | undefined;
     readonly stopsNaturally: boolean;
+    readonly cap: number;
   },
 ): Generated {
   const thinks = lengths.thinking !== undefined;
   const thinking = lengths.thinking ?? 0;
   const natural = thinking + (thinks ? 1 : 0) + lengths.answer + 1;
+  const limit = requested === undefined && natural > lengths.cap ? lengths.cap : requested;
   const stops = limit === undefined || (lengths.stopsNaturally && limit >= natural);
   const evalCount = stops ? natural : limit;
   const thought = thinkingTokens(Math.min(evalCount, thinking));

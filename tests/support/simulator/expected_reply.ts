@@ -41,6 +41,7 @@ export interface ExpectedReplyOptions extends
     | "lastTokenInFinalChunk"
     | "capabilities"
     | "callsTool"
+    | "trainedContextLength"
   > {
   /** Shape of `/v1/chat/completions` streams (default `0.32.6`, the default version's). */
   readonly openAiStreamFormat?: OpenAiStreamFormat;
@@ -104,6 +105,7 @@ export function expectedReply(
   const completion = expectedCompletion(ask.model, ask.input, {
     ...options,
     ...(ask.numPredict === undefined ? {} : { numPredict: ask.numPredict }),
+    ...(ask.numCtx === undefined ? {} : { numCtx: ask.numCtx }),
     ...(ask.system === undefined ? {} : { system: ask.system }),
     ...(ask.think === undefined ? {} : { think: ask.think }),
     ...(ask.tools === undefined ? {} : { tools: ask.tools }),

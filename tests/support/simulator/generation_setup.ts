@@ -30,6 +30,8 @@ export interface GenerationAsk {
   readonly verb: "generate" | "chat";
   /** The token limit (`num_predict`, `max_tokens`, `max_output_tokens`). */
   readonly numPredict?: number;
+  /** The context length asked for (native `options.num_ctx`); absent: Ollama's default. */
+  readonly numCtx?: number;
   /** `system` of /api/generate. */
   readonly system?: string;
   /** The thinking switch (`true`, `false` or a level); absent: the model's default. */
@@ -52,7 +54,7 @@ export type SetupResult =
  * Looks the model up (404 `model 'X' not found`), checks thinking (400 `"X" does not support
  * thinking` when it is asked of a model without the capability) and that it can generate (400
  * `"X" does not support generate|chat`), and plans the answer and its timeline with the
- * simulator's configuration.
+ * simulator's configuration, in the context the model is loaded with for this request.
  */
 export function setupGeneration(ask: GenerationAsk, context: RouteContext): SetupResult {
   const record = context.catalog.find(ask.model);
@@ -75,7 +77,9 @@ export function setupGeneration(ask: GenerationAsk, context: RouteContext): Setu
     lastTokenInFinalChunk: options.lastTokenInFinalChunk,
     capabilities: record.capabilities,
     callsTool: record.callsTool,
+    trainedContextLength: record.contextLength,
     ...(ask.numPredict === undefined ? {} : { numPredict: ask.numPredict }),
+    ...(ask.numCtx === undefined ? {} : { numCtx: ask.numCtx }),
     ...(ask.system === undefined ? {} : { system: ask.system }),
     ...(ask.think === undefined ? {} : { think: ask.think }),
     ...(ask.tools === undefined ? {} : { tools: ask.tools }),
@@ -84,6 +88,7 @@ export function setupGeneration(ask: GenerationAsk, context: RouteContext): Setu
     firstTokenDelayMs: options.fast ? 0 : options.firstTokenDelayMs,
     tokenDelayMs: options.fast ? 0 : options.tokenDelayMs,
     failMidStream: options.failMidStream,
+    pauseMidStream: options.fast ? undefined : options.pauseMidStream,
   });
   return { ok: true, setup: { record, plan, timeline } };
 }

@@ -6,7 +6,11 @@
  */
 
 import type { ExpectedCompletion, OutputPiece } from "./expected_completion.ts";
-import { DEFAULT_FAILURE_MESSAGE, type MidStreamFailure } from "./simulator_options.ts";
+import {
+  DEFAULT_FAILURE_MESSAGE,
+  type MidStreamFailure,
+  type MidStreamPause,
+} from "./simulator_options.ts";
 
 /** One event of a generation. */
 export type GenerationStep =
@@ -19,6 +23,8 @@ export interface GenerationBehaviour {
   readonly firstTokenDelayMs: number;
   readonly tokenDelayMs: number;
   readonly failMidStream: MidStreamFailure | undefined;
+  /** A pause after some chunks; absent: none. */
+  readonly pauseMidStream?: MidStreamPause | undefined;
 }
 
 /** A generation's timeline. */
@@ -38,7 +44,8 @@ export interface GenerationTimeline {
  * `firstTokenDelayMs`, the others after `tokenDelayMs` each), then the final chunk (right after
  * the last piece, or after `tokenDelayMs` when it carries text). With `failMidStream`, an error
  * step replaces everything after `afterChunks` pieces (no failure when `afterChunks` exceeds the
- * piece count).
+ * piece count). With `pauseMidStream`, the step after `afterChunks` pieces (a piece, the final
+ * chunk or the error) waits `delayMs` longer (no pause when `afterChunks` exceeds the piece count).
  */
 export function generationTimeline(
   plan: ExpectedCompletion,
@@ -48,16 +55,23 @@ export function generationTimeline(
   const failing = configured !== undefined && configured.afterChunks <= plan.pieces.length;
   const failAt = failing ? configured.afterChunks : Infinity;
   const message = configured?.message ?? DEFAULT_FAILURE_MESSAGE;
-  const delayAt = (index: number): number =>
-    index === 0 ? behaviour.firstTokenDelayMs : behaviour.tokenDelayMs;
   const tokenCount = Math.min(plan.pieces.length, failAt);
-  const finalDelay = tokenCount === 0
-    ? behaviour.firstTokenDelayMs
-    : failing || plan.finalText !== ""
-    ? behaviour.tokenDelayMs
-    : 0;
-  const totalDelayMs = (tokenCount === 0 ? 0 : behaviour.firstTokenDelayMs) +
-    Math.max(0, tokenCount - 1) * behaviour.tokenDelayMs + finalDelay;
+  const pause = behaviour.pauseMidStream;
+  const pauseAt = pause !== undefined && pause.afterChunks <= tokenCount ? pause.afterChunks : -1;
+  const pauseMs = (index: number): number => index === pauseAt ? pause?.delayMs ?? 0 : 0;
+  const delayAt = (index: number): number =>
+    (index === 0 ? behaviour.firstTokenDelayMs : behaviour.tokenDelayMs) + pauseMs(index);
+  const finalDelay =
+    (tokenCount === 0
+      ? behaviour.firstTokenDelayMs
+      : failing || plan.finalText !== ""
+      ? behaviour.tokenDelayMs
+      : 0) + pauseMs(tokenCount);
+  const pieceDelays = tokenCount === 0
+    ? 0
+    : behaviour.firstTokenDelayMs + (tokenCount - 1) * behaviour.tokenDelayMs;
+  const totalDelayMs = pieceDelays + (pauseAt >= 0 && pauseAt < tokenCount ? pauseMs(pauseAt) : 0) +
+    finalDelay;
   return {
     *steps() {
       for (let index = 0; index < tokenCount; index++) {

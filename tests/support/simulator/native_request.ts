@@ -6,6 +6,7 @@
 
 import type { GenerationAsk } from "./generation_setup.ts";
 import { nativeThink } from "./native_think.ts";
+import { numCtxOf } from "./num_ctx.ts";
 import { numPredictOf } from "./num_predict.ts";
 import type { CountedMessage } from "./prompt_tokens.ts";
 import { decodeRequestJson } from "./request_json.ts";
@@ -57,7 +58,7 @@ export type NativeRequestResult =
  * Decodes a native request body: 400 for bad JSON (`missing request body` when empty), a bad
  * `think` or malformed messages; `model` missing is a 404 for generate (Ollama answers an invalid
  * name like an unknown one there) and a 400 `model is required` for chat. `options.num_predict`
- * limits the answer, `think` switches thinking, `tools` (chat) offers tools.
+ * limits the answer, `options.num_ctx` sets the context the model is loaded with, `think` switches thinking, `tools` (chat) offers tools.
  */
 export function nativeRequest(kind: "generate" | "chat", text: string): NativeRequestResult {
   const decoded = decodeRequestJson(text, {
@@ -76,9 +77,11 @@ export function nativeRequest(kind: "generate" | "chat", text: string): NativeRe
   if (!think.ok) return { ok: false, status: 400, message: think.message };
   const model = stringField(body, "model");
   const numPredict = numPredictOf(body["options"]);
+  const numCtx = numCtxOf(body["options"]);
   const common = {
     model,
     ...(numPredict === undefined ? {} : { numPredict }),
+    ...(numCtx === undefined ? {} : { numCtx }),
     ...(think.think === undefined ? {} : { think: think.think }),
   };
   const stream = body["stream"] !== false;

@@ -26,6 +26,9 @@ export class RecordedRequest {
   #aborted = false;
   #completed = false;
   #bytesSent = 0;
+  #admitted = false;
+  #loadWaitNs = 0;
+  #slotWaitNs = 0;
   #resolve: () => void = () => {};
 
   /** Records a request; the response fields are filled in as it is answered. */
@@ -70,6 +73,27 @@ export class RecordedRequest {
     return this.#bytesSent;
   }
 
+  /**
+   * True once the scheduler let the request run: it holds its model and a parallel slot (a
+   * generation or embedding), or its model is loaded (a load-only request).
+   */
+  get admitted(): boolean {
+    return this.#admitted;
+  }
+
+  /**
+   * Time the request spent in the scheduler (its queue, a model load or reload), ns by the
+   * simulator's clock: added to the `load_duration` and `total_duration` it reports.
+   */
+  get loadWaitNs(): number {
+    return this.#loadWaitNs;
+  }
+
+  /** Time it waited for a parallel slot, ns by the simulator's clock: in `total_duration` only. */
+  get slotWaitNs(): number {
+    return this.#slotWaitNs;
+  }
+
   /** The body parsed as JSON (throws with the path when it is not JSON). */
   json<T = Record<string, unknown>>(): T {
     try {
@@ -82,6 +106,13 @@ export class RecordedRequest {
   /** Internal: the response headers were produced with `status`. */
   markResponded(status: number): void {
     this.#status = status;
+  }
+
+  /** Internal: the scheduler let the request run after these waits. */
+  markWaited(waits: { readonly loadWaitNs: number; readonly slotWaitNs: number }): void {
+    this.#admitted = true;
+    this.#loadWaitNs = waits.loadWaitNs;
+    this.#slotWaitNs = waits.slotWaitNs;
   }
 
   /** Internal: `count` more body bytes were written. */

@@ -7,6 +7,7 @@
 import type { LoadedModels } from "./loaded_models.ts";
 import type { ModelCatalog } from "./model_catalog.ts";
 import type { Reply } from "./reply.ts";
+import type { Admission, AdmissionAsk } from "./scheduler.ts";
 import type { ResolvedOptions } from "./simulator_options.ts";
 
 /** The request as a route sees it, body already read. */
@@ -35,6 +36,12 @@ export interface RouteContext {
   readonly sequence: number;
   /** Current time for timestamps written while streaming (the arrival time in fast mode). */
   clock(): number;
+  /**
+   * Waits until Ollama's scheduler lets the request run on its model (loaded, with a parallel
+   * slot), or says it cannot (`busy`: the queue is full; `gone`: the client left, the route's
+   * answer is then dropped). The model counts as used until the response is over.
+   */
+  admit(ask: AdmissionAsk): Promise<Admission>;
 }
 
 /** A route: turns a request into a reply. */

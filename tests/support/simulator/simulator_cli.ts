@@ -30,6 +30,9 @@ Serves a simulated Ollama on 127.0.0.1 until SIGINT or SIGTERM.
   --models a,b,c            installed models
   --version V               reported version (default 0.33.0)
   --fail-after N            fail every generation after N chunks
+  --num-parallel N          parallel requests per loaded model (default: no limit)
+  --max-queue N             requests the scheduler queue holds before 503 (default 512)
+  --load-delay-ms N         time a model load takes (default 0)
   --fast                    benchmark mode (no delays, requests not recorded)
   --help                    this text
 `;
@@ -86,6 +89,9 @@ function parseOptions(args: readonly string[]): SimulatorOptions & { help?: true
       models: { type: "string" },
       version: { type: "string" },
       "fail-after": { type: "string" },
+      "num-parallel": { type: "string" },
+      "max-queue": { type: "string" },
+      "load-delay-ms": { type: "string" },
       fast: { type: "boolean" },
       help: { type: "boolean" },
     },
@@ -99,6 +105,9 @@ function parseOptions(args: readonly string[]): SimulatorOptions & { help?: true
     responseTokens: integer("response-tokens", values["response-tokens"]),
     thinkingTokens: integer("thinking-tokens", values["thinking-tokens"]),
     seed: integer("seed", values.seed),
+    numParallel: integer("num-parallel", values["num-parallel"]),
+    maxQueue: integer("max-queue", values["max-queue"]),
+    loadDelayMs: integer("load-delay-ms", values["load-delay-ms"]),
   };
   for (const [key, value] of Object.entries(numbers)) {
     if (value !== undefined) (options as Record<string, unknown>)[key] = value;

@@ -36,6 +36,18 @@ export interface MidStreamFailure {
   readonly message?: string;
 }
 
+/**
+ * A pause in the middle of a stream: after `afterChunks` output chunks, the next step (chunk,
+ * final chunk or error) waits `delayMs` more, on top of `tokenDelayMs`. Tests use it to hold a
+ * stream at a known point (a client that leaves then has seen exactly `afterChunks` chunks).
+ */
+export interface MidStreamPause {
+  /** Output chunks written before the pause (0: the pause comes before the first one). */
+  readonly afterChunks: number;
+  /** Length of the pause, ms. */
+  readonly delayMs: number;
+}
+
 /** Error text of a mid-stream failure when none is configured. */
 export const DEFAULT_FAILURE_MESSAGE =
   "an error was encountered while running the model: unexpected EOF";
@@ -73,6 +85,33 @@ export interface SimulatorOptions {
   splitDelayMs?: number;
   /** Make every generation fail mid-stream (`true` = after 1 chunk, default message). */
   failMidStream?: boolean | MidStreamFailure;
+  /**
+   * Hold every generation stream back once, after some chunks (see {@link MidStreamPause});
+   * `false` turns it off again.
+   */
+  pauseMidStream?: MidStreamPause | false;
+  /**
+   * Like `OLLAMA_NUM_PARALLEL`: requests a loaded model serves at once (generations and
+   * embeddings; an embedding-only model gets 1, as Ollama loads those with parallel 1). Others
+   * wait for a slot in arrival order, before their headers; the wait counts in
+   * `total_duration` only. Default `Infinity` (no limit; Ollama's own default is 1).
+   */
+  numParallel?: number;
+  /**
+   * Like `OLLAMA_MAX_QUEUE` (default 512): requests that may wait in Ollama's scheduler queue,
+   * which only requests for a model that is not loaded, or loaded with another `num_ctx`, enter
+   * (requests for a loaded model wait for a slot without limit). One more: 503
+   * `{"error":"server busy, please try again.  maximum pending requests exceeded"}` in the
+   * family's error shape.
+   */
+  maxQueue?: number;
+  /**
+   * How long loading a model takes, ms (default 0): the scheduler serves no other request that
+   * needs a load meanwhile, so they queue (and overflow `maxQueue`). A request's time in the
+   * scheduler (queue, load, a reload waiting for the model's requests to end) counts in both
+   * `load_duration` and `total_duration`.
+   */
+  loadDelayMs?: number;
   /** 403 with an empty body for a Host that is not loopback, private or localhost (default true). */
   rejectForeignHost?: boolean;
   /** 403 for an `Origin` that Ollama's CORS policy does not allow (default true). */
@@ -124,6 +163,10 @@ export interface ResolvedOptions {
   readonly seed: number;
   readonly splitDelayMs: number;
   readonly failMidStream: MidStreamFailure | undefined;
+  readonly pauseMidStream: MidStreamPause | undefined;
+  readonly numParallel: number;
+  readonly maxQueue: number;
+  readonly loadDelayMs: number;
   readonly rejectForeignHost: boolean;
   readonly rejectForeignOrigin: boolean;
   readonly allowedOrigins: readonly string[];
@@ -144,6 +187,9 @@ export const DEFAULT_MODELS: readonly string[] = Object.freeze([
   "qwen2.5:0.5b",
   "nomic-embed-text:latest",
 ]);
+
+/** Ollama's default `OLLAMA_MAX_QUEUE`. */
+export const DEFAULT_MAX_QUEUE = 512;
 
 /** Version reported when none is configured. */
 export const DEFAULT_VERSION = "0.33.0";
@@ -180,6 +226,10 @@ const DEFAULTS: ResolvedOptions = Object.freeze({
   seed: 1,
   splitDelayMs: 0,
   failMidStream: undefined,
+  pauseMidStream: undefined,
+  numParallel: Infinity,
+  maxQueue: DEFAULT_MAX_QUEUE,
+  loadDelayMs: 0,
   rejectForeignHost: true,
   rejectForeignOrigin: true,
   allowedOrigins: [],
@@ -199,11 +249,12 @@ export function resolveOptions(
   patch: Partial<SimulatorOptions>,
   base: ResolvedOptions = DEFAULTS,
 ): ResolvedOptions {
-  const { failMidStream, timings, ...rest } = patch;
+  const { failMidStream, pauseMidStream, timings, ...rest } = patch;
   const merged: ResolvedOptions = {
     ...base,
     ...rest,
     failMidStream: failMidStream === undefined ? base.failMidStream : failure(failMidStream),
+    pauseMidStream: pauseMidStream === undefined ? base.pauseMidStream : pause(pauseMidStream),
     timings: timings === undefined ? base.timings : resolveTimings({ ...base.timings, ...timings }),
   };
   for (
@@ -214,12 +265,24 @@ export function resolveOptions(
       "splitDelayMs",
       "responseTokens",
       "thinkingTokens",
+      "loadDelayMs",
     ] as const
   ) {
     const value = merged[key];
     if (!Number.isFinite(value) || value < 0) {
       throw new RangeError(`Cannot use ${key}=${value}: it must be a non-negative number`);
     }
+  }
+  if (
+    !(merged.numParallel === Infinity ||
+      (Number.isSafeInteger(merged.numParallel) && merged.numParallel >= 1))
+  ) {
+    throw new RangeError(
+      `Cannot use numParallel=${merged.numParallel}: it must be an integer >= 1 or Infinity`,
+    );
+  }
+  if (!Number.isSafeInteger(merged.maxQueue) || merged.maxQueue < 0) {
+    throw new RangeError(`Cannot use maxQueue=${merged.maxQueue}: it must be an integer >= 0`);
   }
   if (merged.embedDimensions !== undefined && !(merged.embedDimensions >= 1)) {
     throw new RangeError(
@@ -246,6 +309,21 @@ function failure(value: boolean | MidStreamFailure): MidStreamFailure | undefine
   if (!Number.isInteger(value.afterChunks) || value.afterChunks < 0) {
     throw new RangeError(
       `Cannot use failMidStream.afterChunks=${value.afterChunks}: it must be an integer >= 0`,
+    );
+  }
+  return value;
+}
+
+function pause(value: MidStreamPause | false): MidStreamPause | undefined {
+  if (value === false) return undefined;
+  if (!Number.isInteger(value.afterChunks) || value.afterChunks < 0) {
+    throw new RangeError(
+      `Cannot use pauseMidStream.afterChunks=${value.afterChunks}: it must be an integer >= 0`,
+    );
+  }
+  if (!Number.isFinite(value.delayMs) || value.delayMs < 0) {
+    throw new RangeError(
+      `Cannot use pauseMidStream.delayMs=${value.delayMs}: it must be a non-negative number`,
     );
   }
   return value;

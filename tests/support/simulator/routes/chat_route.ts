@@ -4,7 +4,9 @@
  * @module
  */
 
+import { admitGeneration } from "../admit_generation.ts";
 import { setupGeneration } from "../generation_setup.ts";
+import { keepAliveMs } from "../keep_alive.ts";
 import { nativeGenerationReply } from "../native_generation_reply.ts";
 import { nativeLoadReply } from "../native_load_reply.ts";
 import { nativeRequest } from "../native_request.ts";
@@ -16,15 +18,21 @@ import type { RouteContext, RouteRequest } from "../route_types.ts";
  * Chat in Ollama's native format; `stream` absent means true; `options.num_predict` limits the
  * answer; a thinking model thinks unless `think` is false (`think` on a model that cannot is a
  * 400); a scripted tool caller offered `get_weather` in `tools` answers one tool call. No
- * messages: one `done_reason:"load"` object (`"unload"` with `keep_alive: 0`).
+ * messages: one `done_reason:"load"` object (`"unload"` with `keep_alive: 0`, which skips the
+ * scheduler). Requests go through the scheduler (parallel slots, queue, 503 when it is full).
  */
-export function chatRoute(request: RouteRequest, context: RouteContext): Reply {
+export async function chatRoute(request: RouteRequest, context: RouteContext): Promise<Reply> {
   const parsed = nativeRequest("chat", request.text);
   if (!parsed.ok) return ollamaError(parsed.status, parsed.message);
   const { ask, keepAlive, stream, loadOnly } = parsed.request;
   const result = setupGeneration(ask, context);
   if (!result.ok) return ollamaError(result.status, result.message);
-  context.loaded.touch(result.setup.record, { keepAlive, now: context.receivedAt });
+  if (loadOnly && keepAliveMs(keepAlive) === 0) {
+    context.loaded.touch(result.setup.record, { keepAlive, now: context.receivedAt });
+    return nativeLoadReply("chat", context, { model: ask.model, keepAlive });
+  }
+  const admitted = await admitGeneration(result.setup, context, { keepAlive, slot: !loadOnly });
+  if (!admitted.ok) return ollamaError(admitted.status, admitted.message);
   if (loadOnly) return nativeLoadReply("chat", context, { model: ask.model, keepAlive });
-  return nativeGenerationReply(result.setup, context, { kind: "chat", stream });
+  return nativeGenerationReply(admitted.setup, context, { kind: "chat", stream });
 }

@@ -4,11 +4,13 @@
  * @module
  */
 
+import { admitEmbedding } from "../admit_embedding.ts";
 import { embedInputs } from "../embed_inputs.ts";
 import { embedSettings } from "../embed_settings.ts";
 import { embeddingReply } from "../embedding_body.ts";
 import { expectedEmbedding } from "../expected_embedding.ts";
 import { goJson } from "../go_json.ts";
+import { numCtxOf } from "../num_ctx.ts";
 import { ollamaError } from "../ollama_error.ts";
 import type { Reply } from "../reply.ts";
 import { decodeOllamaRequest } from "../decode_ollama_request.ts";
@@ -18,9 +20,11 @@ import { stringField } from "../string_field.ts";
 /**
  * `{"model","embeddings":[[...]],"total_duration","load_duration","prompt_eval_count"}`, metrics
  * last and omitted when zero (an empty input gives `{"model","embeddings":[]}`). `input` is a
- * string or a list of strings; `dimensions` truncates. Large bodies are streamed chunked.
+ * string or a list of strings; `dimensions` truncates. Large bodies are streamed chunked. The
+ * request goes through the scheduler first (its waits count in `total_duration`, the scheduler's
+ * in `load_duration` too; 503 when the queue is full).
  */
-export function embedRoute(request: RouteRequest, context: RouteContext): Reply {
+export async function embedRoute(request: RouteRequest, context: RouteContext): Promise<Reply> {
   const decoded = decodeOllamaRequest(request.text, {
     structName: "api.EmbedRequest",
     fields: { model: "string", dimensions: "number", options: "object", truncate: "boolean" },
@@ -32,10 +36,21 @@ export function embedRoute(request: RouteRequest, context: RouteContext): Reply 
   const model = stringField(body, "model");
   const record = context.catalog.find(model);
   if (record === undefined) return ollamaError(404, `model '${model}' not found`);
-  context.loaded.touch(record, { keepAlive: body["keep_alive"], now: context.receivedAt });
+  const numCtx = numCtxOf(body["options"]);
+  const admitted = await admitEmbedding(record, context, {
+    keepAlive: body["keep_alive"],
+    slot: inputs.length > 0,
+    ...(numCtx === undefined ? {} : { numCtx }),
+  });
+  if (!admitted.ok) return ollamaError(admitted.status, admitted.message);
   const settings = embedSettings(body, context);
   const expected = expectedEmbedding(model, inputs, settings.expected);
-  const metrics = Object.entries(expected.metrics).filter(([, value]) => value !== 0);
+  const waited = inputs.length === 0 ? expected.metrics : {
+    ...expected.metrics,
+    total_duration: expected.metrics.total_duration + admitted.loadWaitNs + admitted.slotWaitNs,
+    load_duration: expected.metrics.load_duration + admitted.loadWaitNs,
+  };
+  const metrics = Object.entries(waited).filter(([, value]) => value !== 0);
   const tail = metrics.map(([key, value]) => `,${JSON.stringify(key)}:${value}`).join("");
   return embeddingReply(inputs, {
     head: `{"model":${goJson(model)},"embeddings":[`,

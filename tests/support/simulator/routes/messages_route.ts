@@ -7,6 +7,7 @@
 import { anthropicError } from "../anthropic_error.ts";
 import { anthropicReply } from "../anthropic_reply.ts";
 import { anthropicRequest } from "../anthropic_request.ts";
+import { admitGeneration } from "../admit_generation.ts";
 import { setupGeneration } from "../generation_setup.ts";
 import type { Reply } from "../reply.ts";
 import { requestHashId } from "../request_hash_id.ts";
@@ -15,9 +16,9 @@ import type { RouteContext, RouteRequest } from "../route_types.ts";
 /**
  * Anthropic Messages (see {@link anthropicRequest} for the conversion, {@link anthropicReply} for
  * the answer). Ids (`msg_…`, `req_…`) derive from the request body: the same request gets the
- * same ids.
+ * same ids. A full scheduler queue is a 503 `overloaded_error`.
  */
-export function messagesRoute(request: RouteRequest, context: RouteContext): Reply {
+export async function messagesRoute(request: RouteRequest, context: RouteContext): Promise<Reply> {
   const ids = {
     message: requestHashId(request.text, { salt: "msg", length: 24 }),
     request: requestHashId(request.text, { salt: "req", length: 24 }),
@@ -31,6 +32,9 @@ export function messagesRoute(request: RouteRequest, context: RouteContext): Rep
   if (!result.ok) {
     return anthropicError(result.status, result.message, { requestId: ids.request, stream });
   }
-  context.loaded.touch(result.setup.record, { keepAlive: undefined, now: context.receivedAt });
-  return anthropicReply(result.setup, { stream, ids, estimate: estimatedInputTokens });
+  const admitted = await admitGeneration(result.setup, context, { keepAlive: undefined });
+  if (!admitted.ok) {
+    return anthropicError(admitted.status, admitted.message, { requestId: ids.request, stream });
+  }
+  return anthropicReply(admitted.setup, { stream, ids, estimate: estimatedInputTokens });
 }

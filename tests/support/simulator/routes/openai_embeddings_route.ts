@@ -4,6 +4,7 @@
  * @module
  */
 
+import { admitEmbedding } from "../admit_embedding.ts";
 import { embedInputs } from "../embed_inputs.ts";
 import { embedSettings } from "../embed_settings.ts";
 import { embeddingReply } from "../embedding_body.ts";
@@ -19,8 +20,12 @@ import { stringField } from "../string_field.ts";
  * `{"object":"list","data":[{"object":"embedding","embedding":[...],"index":N}],"model",
  * "usage":{"prompt_tokens","total_tokens"}}` plus a newline, `application/json`;
  * `encoding_format: "base64"` (the OpenAI SDK's default) gives little-endian float32 strings.
+ * The request goes through the scheduler first (503 in OpenAI's shape when its queue is full).
  */
-export function openAiEmbeddingsRoute(request: RouteRequest, context: RouteContext): Reply {
+export async function openAiEmbeddingsRoute(
+  request: RouteRequest,
+  context: RouteContext,
+): Promise<Reply> {
   const decoded = decodeRequestJson(request.text, {
     structName: "openai.EmbedRequest",
     fields: { model: "string", dimensions: "number", encoding_format: "string" },
@@ -44,7 +49,8 @@ export function openAiEmbeddingsRoute(request: RouteRequest, context: RouteConte
   const model = stringField(body, "model");
   const record = context.catalog.find(model);
   if (record === undefined) return openaiError(404, `model '${model}' not found`);
-  context.loaded.touch(record, { keepAlive: undefined, now: context.receivedAt });
+  const admitted = await admitEmbedding(record, context, { keepAlive: undefined, slot: true });
+  if (!admitted.ok) return openaiError(admitted.status, admitted.message);
   const settings = embedSettings(body, context);
   const expected = expectedEmbedding(model, inputs, settings.expected);
   return embeddingReply(inputs, {
