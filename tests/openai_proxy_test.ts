@@ -5,8 +5,12 @@
 import assert from "node:assert/strict";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
-import { expectedCompletion, expectedEmbedding } from "./support/ollama_simulator.ts";
-import { withHarness } from "./support/exporter_harness.ts";
+import {
+  expectedCompletion,
+  expectedEmbedding,
+  type RecordedRequest,
+} from "./support/ollama_simulator.ts";
+import { type ExporterHarness, withHarness } from "./support/exporter_harness.ts";
 
 const MODEL = "llama3.2:latest";
 const decoder = new TextDecoder();
@@ -44,7 +48,7 @@ Deno.test("SSE chat stream without include_usage: the client gets exactly the st
       assert.ok(!proxied.text.includes('"usage"'), "no usage chunk the client did not ask for");
       assert.ok(proxied.text.endsWith("data: [DONE]\n\n"));
       // The exporter asked Ollama for usage itself.
-      const upstream = JSON.parse(h.simulator.requests.at(-1)!.body);
+      const upstream = JSON.parse(lastRequest(h, "/v1/chat/completions").body);
       assert.deepEqual(upstream.stream_options, { include_usage: true });
       await h.settle();
       const expected = expectedCompletion("llama3.2", request.messages);
@@ -78,7 +82,7 @@ Deno.test("SSE stream with include_usage from the client: forwarded and answered
     const proxied = await post(h.url, "/v1/chat/completions", raw);
     assert.equal(sameIds(proxied.text), sameIds(direct.text));
     assert.match(proxied.text, /"choices":\[\],"usage":\{"prompt_tokens":\d+/);
-    assert.equal(h.simulator.requests.at(-1)!.body, raw, "request bytes unchanged");
+    assert.equal(lastRequest(h, "/v1/chat/completions").body, raw, "request bytes unchanged");
     await h.settle();
     const expected = expectedCompletion("llama3.2", chatRequest().messages);
     assert.equal(
@@ -112,7 +116,7 @@ Deno.test("non-streaming OpenAI answers pass byte for byte; usage is counted", a
     const direct = await post(h.simulator.url, "/v1/chat/completions", raw);
     const proxied = await post(h.url, "/v1/chat/completions", raw);
     assert.equal(sameIds(proxied.text), sameIds(direct.text));
-    assert.equal(h.simulator.requests.at(-1)!.body, raw);
+    assert.equal(lastRequest(h, "/v1/chat/completions").body, raw);
     await h.settle();
     const expected = expectedCompletion("llama3.2", chatRequest().messages);
     const labels = { model: MODEL, endpoint: "/v1/chat/completions" };
@@ -395,7 +399,7 @@ Deno.test("API keys: 401 in each API's shape; the key's name is the client; keys
     });
     assert.equal(ok.status, 200);
     assert.equal(
-      h.simulator.requests.at(-1)!.headers.get("authorization"),
+      lastRequest(h, "/api/chat").headers.get("authorization"),
       null,
       "key not forwarded",
     );
@@ -432,3 +436,13 @@ Deno.test("API keys: 401 in each API's shape; the key's name is the client; keys
     }
   });
 });
+
+/**
+ * The last request the simulator received on `path` (the exporter also calls `/api/ps` after a
+ * generation, for context lengths, so the very last request may be another).
+ */
+function lastRequest(h: ExporterHarness, path: string): RecordedRequest {
+  const found = h.simulator.requests.findLast((request) => request.path === path);
+  if (found === undefined) throw new Error(`Cannot find a request to ${path} in the simulator`);
+  return found;
+}

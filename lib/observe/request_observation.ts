@@ -116,7 +116,7 @@ export class RequestObservation {
     this.#inFlightLabel = sinks.models.label(info.model);
     sinks.metrics.inFlight.labels(this.#inFlightLabel, info.endpoint).inc();
     this.#slot = sinks.slots !== undefined && SLOT_ENDPOINTS.has(info.endpoint);
-    if (this.#slot) sinks.slots!.enter(this.#inFlightLabel);
+    if (this.#slot) sinks.slots!.enter(this.#inFlightLabel, info.endpoint);
   }
 
   /** The request's description. */
@@ -138,7 +138,7 @@ export class RequestObservation {
     inFlight.labels(label, this.#info.endpoint).inc();
     if (this.#slot) {
       this.#sinks.slots!.leave(this.#inFlightLabel);
-      this.#sinks.slots!.enter(label);
+      this.#sinks.slots!.enter(label, this.#info.endpoint);
     }
     this.#inFlightLabel = label;
   }

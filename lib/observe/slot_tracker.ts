@@ -3,7 +3,10 @@
  * `OLLAMA_NUM_PARALLEL` requests per loaded model at once and queues the rest; it does not say how
  * many wait. The exporter sees every request that occupies a slot (generations and embeddings) from
  * arrival to the last byte, so with the operator telling it the parallelism, the requests in
- * flight per model beyond it are the ones waiting: `ollama_requests_waiting`.
+ * flight per model beyond it are the ones waiting: `ollama_requests_waiting`. Ollama runs an
+ * embedding model one request at a time whatever the setting, so a model used on an embedding
+ * endpoint has one slot. (A load-only request, with an empty prompt, takes no slot but is counted:
+ * the body is not read for it.)
  *
  * @module
  */
@@ -23,11 +26,20 @@ export const SLOT_ENDPOINTS: ReadonlySet<string> = new Set([
   "/v1/messages",
 ]);
 
+/** The embedding endpoints: their models have one slot. */
+const EMBEDDING_ENDPOINTS: ReadonlySet<string> = new Set([
+  "/api/embed",
+  "/api/embeddings",
+  "/v1/embeddings",
+]);
+
 /** Counts the slot-taking requests in flight per model and sets the waiting gauge. */
 export class SlotTracker {
   #gauge: Gauge;
   #parallel: number;
   #inFlight = new Map<string, number>();
+  /** The models seen on an embedding endpoint: one slot each. */
+  #embedding = new Set<string>();
 
   /**
    * Creates a tracker with no request in flight.
@@ -40,8 +52,9 @@ export class SlotTracker {
     this.#parallel = options.parallel;
   }
 
-  /** A request for the model labelled `model` started. */
-  enter(model: string): void {
+  /** A request for the model labelled `model` started on `endpoint`. */
+  enter(model: string, endpoint: string): void {
+    if (EMBEDDING_ENDPOINTS.has(endpoint)) this.#embedding.add(model);
     this.#set(model, (this.#inFlight.get(model) ?? 0) + 1);
   }
 
@@ -53,6 +66,7 @@ export class SlotTracker {
   #set(model: string, count: number): void {
     if (count <= 0) this.#inFlight.delete(model);
     else this.#inFlight.set(model, count);
-    this.#gauge.labels(model).set(Math.max(0, count - this.#parallel));
+    const slots = this.#embedding.has(model) ? 1 : this.#parallel;
+    this.#gauge.labels(model).set(Math.max(0, count - slots));
   }
 }
