@@ -150,6 +150,6 @@ Deno.test("the exporter's duration histograms render Ollama's nanoseconds exactl
   const seconds = Object.values(metrics).filter((family): family is Histogram =>
     family instanceof Histogram && family.name.endsWith("_seconds")
   );
-  assert.equal(seconds.length, 8);
+  assert.equal(seconds.length, 10);
   for (const family of seconds) assert.equal(family.sumScale, NANOSECONDS, family.name);
 });
