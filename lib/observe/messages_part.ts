@@ -15,11 +15,10 @@
 import { hasNonEmptyString, startsWith } from "../streams/byte_match.ts";
 import { finishReason } from "./finish_reason.ts";
 import { statsFromUsage } from "./generation_stats.ts";
-import { isRecord, nonEmpty, parseObject } from "./parse_object.ts";
+import { isRecord, nonEmpty, parseObject, sseData } from "./parse_object.ts";
 import type { RequestObservation } from "./request_observation.ts";
 import type { StreamPart } from "./stream_observer.ts";
 
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 /** How a content block delta begins in Ollama's encoding (`type` first, then `index`). */
 const DELTA_START = encoder.encode('data: {"type":"content_block_delta",');
@@ -49,8 +48,6 @@ export class MessagesPart implements StreamPart {
 
   /** Reads one SSE line; only `data:` lines matter (each names its event type). */
   line(line: Uint8Array, now: number): void {
-    // "data:" starts with 0x64 ('d'); "event:" lines and blank lines carry nothing to count.
-    if (line.length < 6 || line[0] !== 0x64) return;
     if (startsWith(line, DELTA_START)) {
       // A delta with output (the common case), recognised from its bytes; in compact JSON a
       // quote inside a string is escaped, so these keys cannot be part of the text.
@@ -63,9 +60,9 @@ export class MessagesPart implements StreamPart {
         return;
       }
     }
-    const text = decoder.decode(line);
-    if (!text.startsWith("data:")) return;
-    const event = parseObject(text.slice(text[5] === " " ? 6 : 5));
+    const data = sseData(line);
+    if (data === undefined) return;
+    const event = parseObject(data);
     if (event === undefined) {
       this.#observation.fail("stream_error");
       return;

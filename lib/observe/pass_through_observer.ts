@@ -1,10 +1,10 @@
 /**
  * The observer of a body the exporter does not read for numbers (error answers, pass-through
  * endpoints, compressed bodies): it only ends the request's record, when the body has gone out
- * whole, or as a disconnect or a stream error when it did not. A 503 is the one error whose body
- * it reads (its first bytes): Ollama says `server busy, please try again.  maximum pending requests
- * exceeded` when its queue (`OLLAMA_MAX_QUEUE`) is full, recorded as `server_busy`; any other 503
- * is an `upstream_error`.
+ * whole, or as a disconnect or a stream error when it did not. Every answer with an error status
+ * comes through it, and it is the one place that records why: `upstream_error`, but for a 503
+ * whose first bytes say `server busy, please try again.  maximum pending requests exceeded`
+ * (Ollama's queue, `OLLAMA_MAX_QUEUE`, is full): `server_busy`.
  *
  * @module
  */
@@ -27,6 +27,8 @@ export class PassThroughObserver implements BodyObserver {
   constructor(observation: RequestObservation, options: { status: number }) {
     this.#observation = observation;
     this.#status = options.status;
+    // A 503's reason waits for its body; any other error status is Ollama's error.
+    if (options.status >= 400 && options.status !== 503) observation.fail("upstream_error");
   }
 
   /** Does nothing, but for the first bytes of a 503: the body is not read. */

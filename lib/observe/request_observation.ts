@@ -96,8 +96,6 @@ export class RequestObservation {
   #lastOutput = -1;
   #outputChunks = 0;
   #firstAnswer = -1;
-  /** When Ollama's answer began (`performance.now()`): its model was loaded by then. */
-  #answeredAt = -1;
   /** The gaps between consecutive output chunks, in milliseconds. */
   #gaps: number[] = [];
   /** Whether the request takes a parallel slot (counted by the slot tracker). */
@@ -154,11 +152,6 @@ export class RequestObservation {
     if (kind === "answer" && this.#firstAnswer < 0) this.#firstAnswer = now;
     this.#lastOutput = now;
     this.#outputChunks++;
-  }
-
-  /** Notes that Ollama's answer began at `now` (`performance.now()`). */
-  answered(now: number): void {
-    this.#answeredAt = now;
   }
 
   /** Adds `count` tool calls found in the answer. */
@@ -285,12 +278,13 @@ export class RequestObservation {
   /**
    * Records the share of the loaded context `tokens` used, against the model's context length as
    * Ollama reports it after the answer began (a request may have reloaded the model with another
-   * `num_ctx`); that may come a moment after the request ends.
+   * `num_ctx`): after the first output of a stream, or the end of a whole answer, the model was
+   * loaded. That may come a moment after the request ends.
    */
   #recordContext(model: string, tokens: number, now: number): void {
     const contexts = this.#sinks.contexts;
     if (contexts === undefined || model === "") return;
-    const since = this.#answeredAt >= 0 ? this.#answeredAt : now;
+    const since = this.#outputChunks > 0 ? this.#firstOutput : now;
     const metrics = this.#sinks.metrics;
     void contexts.contextLengthAt(model, since).then((length) => {
       if (length === undefined || length <= 0) return;

@@ -17,11 +17,9 @@
 import { endsWith, startsWith } from "../streams/byte_match.ts";
 import { responsesFinishReason } from "./finish_reason.ts";
 import { statsFromUsage } from "./generation_stats.ts";
-import { isRecord, nonEmpty, parseObject } from "./parse_object.ts";
+import { isRecord, nonEmpty, parseObject, sseData } from "./parse_object.ts";
 import type { RequestObservation } from "./request_observation.ts";
 import type { StreamPart } from "./stream_observer.ts";
-
-const decoder = new TextDecoder();
 
 /** What each delta event carries. */
 const DELTAS: ReadonlyMap<string, "answer" | "thinking"> = new Map([
@@ -65,8 +63,6 @@ export class ResponsesPart implements StreamPart {
 
   /** Reads one SSE line; only `data:` lines matter (each names its event type). */
   line(line: Uint8Array, now: number): void {
-    // "data:" starts with 0x64 ('d'); "event:" lines and blank lines carry nothing to count.
-    if (line.length < 6 || line[0] !== 0x64) return;
     if (startsWith(line, NON_EMPTY_DELTA) && line[NON_EMPTY_DELTA.length] !== 0x22) {
       // A delta with output (the common case), recognised from its bytes.
       for (const [end, kind] of DELTA_ENDS) {
@@ -76,9 +72,9 @@ export class ResponsesPart implements StreamPart {
         }
       }
     }
-    const text = decoder.decode(line);
-    if (!text.startsWith("data:")) return;
-    const event = parseObject(text.slice(text[5] === " " ? 6 : 5));
+    const data = sseData(line);
+    if (data === undefined) return;
+    const event = parseObject(data);
     if (event === undefined) {
       this.#observation.fail("stream_error");
       return;

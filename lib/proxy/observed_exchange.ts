@@ -167,10 +167,7 @@ export async function forwardObserved(
       ...(body?.contentLength !== undefined ? { contentLength: body.contentLength } : {}),
       clientSignal: signal,
     });
-    observation.answered(performance.now());
     if (body?.signal) observation.setModel(modelOf(body, keys));
-    // A 503 may be Ollama's full queue (`server_busy`): its observer reads the body to tell.
-    if (upstream.status >= 400 && upstream.status !== 503) observation.fail("upstream_error");
     return { observation, upstream };
   } catch (error) {
     if (body?.tooLarge) return refuseTooLarge(context, observation, options.shape);
