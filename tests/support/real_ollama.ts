@@ -45,10 +45,14 @@ export interface RealOllama {
 /**
  * Starts the real Ollama on a free port of 127.0.0.1 and waits until `/api/version` answers, or
  * returns `OLLAMA_TEST_URL`'s when set (unless `options.own` asks for a server of our own).
+ * `options.env` adds variables to the server's environment (`start.sh` passes them on:
+ * `OLLAMA_NUM_PARALLEL`, `OLLAMA_MAX_QUEUE`, ...); a server started with them is always our own.
  * Throws when {@linkcode REAL_OLLAMA_ABSENT} is set.
  */
-export async function startRealOllama(options: { own?: boolean } = {}): Promise<RealOllama> {
-  if (OLLAMA_TEST_URL !== null && !options.own) {
+export async function startRealOllama(
+  options: { own?: boolean; env?: Record<string, string> } = {},
+): Promise<RealOllama> {
+  if (OLLAMA_TEST_URL !== null && !options.own && options.env === undefined) {
     const url = OLLAMA_TEST_URL;
     await waitForVersion(url, 15_000);
     const parsed = new URL(url);
@@ -64,6 +68,7 @@ export async function startRealOllama(options: { own?: boolean } = {}): Promise<
     const port = freePort();
     const output = await new Deno.Command("bash", {
       args: [startScript(), String(port)],
+      ...(options.env ? { env: options.env } : {}),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
