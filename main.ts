@@ -54,7 +54,11 @@ export async function main(args: readonly string[]): Promise<number> {
       port: config.port,
       onListen: ({ hostname, port }) => {
         const address = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
-        logger.info("listening", { address, upstream: exporter.monitor.upstream });
+        logger.info("listening", {
+          address,
+          upstream: exporter.monitor.upstream,
+          opentelemetry: exporter.telemetry ? "on" : "off",
+        });
         const warning = exposureWarning(config);
         if (warning !== null) logger.warn(warning, { address });
       },

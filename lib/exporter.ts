@@ -35,6 +35,7 @@ import { responsesApiRoute } from "./routes/responses_api_route.ts";
 import type { RouteHandler } from "./routes/route.ts";
 import { UpstreamMonitor } from "./upstream_monitor.ts";
 import { errorDetail } from "./error_detail.ts";
+import { Telemetry } from "./telemetry/telemetry.ts";
 
 /** Options of {@linkcode Exporter}. */
 export interface ExporterOptions {
@@ -44,6 +45,11 @@ export interface ExporterOptions {
   readonly fetch?: typeof fetch;
   /** The contents of `API_KEYS_FILE`, read by the caller (required when the file is set). */
   readonly apiKeysFileText?: string;
+  /**
+   * Spans and GenAI metrics over OpenTelemetry: by default on exactly when Deno's own
+   * OpenTelemetry is (`OTEL_DENO=true`); `null` turns them off.
+   */
+  readonly telemetry?: Telemetry | null;
 }
 
 /** The assembled exporter. */
@@ -56,6 +62,8 @@ export class Exporter implements Readiness {
   readonly monitor: UpstreamMonitor;
   /** The loaded-model inventory. */
   readonly inventory: ModelInventory;
+  /** Whether requests get spans and GenAI metrics over OpenTelemetry. */
+  readonly telemetry: boolean;
   #router: Router;
   /** The router behind the `Host` check and the refusal of CONNECT. */
   #route: RouteHandler;
@@ -108,6 +116,10 @@ export class Exporter implements Readiness {
     });
     this.inventory = new ModelInventory(upstream, { registry: this.registry, models, logger });
 
+    const telemetry = options.telemetry === undefined
+      ? Telemetry.fromRuntime(config.ollamaUrl)
+      : options.telemetry ?? undefined;
+    this.telemetry = telemetry !== undefined;
     const clients = new ClientLabels({ max: config.maxClients });
     const keyNames = new WeakMap<Request, string>();
     const header = config.clientHeader;
@@ -119,6 +131,7 @@ export class Exporter implements Readiness {
         logger,
         clientLabel,
         contexts: this.inventory,
+        ...(telemetry ? { telemetry } : {}),
         ...(metrics.requestsWaiting
           ? {
             slots: new SlotTracker(metrics.requestsWaiting, {

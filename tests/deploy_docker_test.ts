@@ -16,7 +16,7 @@
  */
 
 import assert from "node:assert/strict";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml } from "npm:yaml@2.9.1";
 import { CONFIG_SETTINGS, loadConfig, parseOllamaHost } from "../lib/config.ts";
 
 const ROOT = new URL("..", import.meta.url);
@@ -294,14 +294,14 @@ Deno.test("Dockerfile: runs as the non-root deno user, exposes the default port"
   assert.deepEqual(exposed, [String(DEFAULT_PORT)], "EXPOSE the default PORT of lib/config.ts");
 });
 
-Deno.test("Dockerfile: manifest first, then sources, then `deno cache --frozen main.ts` as deno", () => {
+Deno.test("Dockerfile: manifest first, then sources, then `deno cache --frozen main.ts` (runtime lock) as deno", () => {
   assert.equal(dockerfile.filter((i) => i.keyword === "ADD").length, 0, "use COPY, not ADD");
   const steps = copies();
   const first = steps[0];
   assert.ok(first, "the Dockerfile copies nothing");
   assert.deepEqual(
     [...first.sources].sort(),
-    ["deno.json", "deno.lock"],
+    ["deno.json", "deno.runtime.lock"],
     "the first COPY takes the dependency manifest and its lock, and nothing else",
   );
   for (const step of steps.slice(1)) {
@@ -314,7 +314,7 @@ Deno.test("Dockerfile: manifest first, then sources, then `deno cache --frozen m
     .filter(({ instruction }) => instruction.keyword === "RUN");
   assert.equal(runs.length, 1, "one RUN step is expected: the cache step");
   const cache = runs[0] as { instruction: Instruction; index: number };
-  assert.equal(cache.instruction.args, "deno cache --frozen main.ts");
+  assert.equal(cache.instruction.args, "deno cache --lock=deno.runtime.lock --frozen main.ts");
   const lastCopy = dockerfile.findLastIndex((i) => i.keyword === "COPY");
   const user = dockerfile.findIndex((i) => i.keyword === "USER");
   assert.ok(cache.index > lastCopy, "cache after every source is copied");
@@ -414,6 +414,9 @@ Deno.test({
         PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
         HOME: work,
         DENO_DIR: denoDir,
+        // This machine's way to the npm registry (its certificates and proxy), as a build host
+        // would have its own.
+        ...networkEnv(),
       };
       // RUN: the cache step.
       const [denoPath, cacheArgs] = denoCommand(
@@ -421,6 +424,20 @@ Deno.test({
       );
       const cached = await run(denoPath, cacheArgs, { cwd: app, env: imageEnv });
       assert.equal(cached.code, 0, `RUN ${cacheArgs.join(" ")} failed:\n${cached.output}`);
+      // The image holds the one runtime dependency and nothing the tests use (their npm packages
+      // are imported by full specifier, outside deno.json's import map, which Deno would install
+      // whole).
+      const npmDir = `${denoDir}/npm/registry.npmjs.org`;
+      const packages: string[] = [];
+      for await (const scope of Deno.readDir(npmDir)) {
+        if (!scope.name.startsWith("@")) packages.push(scope.name);
+        else {
+          for await (const name of Deno.readDir(`${npmDir}/${scope.name}`)) {
+            packages.push(`${scope.name}/${name.name}`);
+          }
+        }
+      }
+      assert.deepEqual(packages.sort(), ["@opentelemetry/api"]);
 
       // CMD, through the base image's entry script: `deno run ...`.
       const port = freePort();
@@ -646,3 +663,24 @@ Deno.test("compose.yaml: Grafana is provisioned with the data source and the das
   assert.ok(url.hostname in compose.services, `the data source points at ${url.hostname}`);
   assert.equal(url.port, "9090");
 });
+
+/** The variables that tell Deno how to reach the npm registry from this machine. */
+function networkEnv(): Record<string, string> {
+  const names = [
+    "DENO_CERT",
+    "DENO_TLS_CA_STORE",
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "NPM_CONFIG_REGISTRY",
+  ];
+  const env: Record<string, string> = {};
+  for (const name of names) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}

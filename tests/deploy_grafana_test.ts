@@ -21,7 +21,7 @@
 
 import { runPromtool } from "./support/promtool.ts";
 import assert from "node:assert/strict";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { parse as parseYaml, stringify as stringifyYaml } from "npm:yaml@2.9.1";
 import { allPanels, panelQuery, readDashboard, substitute } from "./support/dashboard.ts";
 
 const GRAFANA = new URL("../deploy/grafana/", import.meta.url);

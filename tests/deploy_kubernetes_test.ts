@@ -17,7 +17,7 @@
  */
 
 import assert from "node:assert/strict";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "npm:yaml@2.9.1";
 import { CONFIG_SETTINGS, loadConfig, parseOllamaHost } from "../lib/config.ts";
 import { Exporter } from "../lib/exporter.ts";
 import { Logger } from "../lib/log.ts";

@@ -14,7 +14,7 @@
 
 import { runPromtool } from "./support/promtool.ts";
 import assert from "node:assert/strict";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml } from "npm:yaml@2.9.1";
 
 const DIRECTORY = new URL("../deploy/prometheus/", import.meta.url).pathname;
 

@@ -17,7 +17,7 @@
  */
 
 import assert from "node:assert/strict";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml } from "npm:yaml@2.9.1";
 import { loadConfig } from "../lib/config.ts";
 import { Exporter } from "../lib/exporter.ts";
 import { Logger } from "../lib/log.ts";

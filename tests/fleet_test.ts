@@ -27,7 +27,7 @@
  * without the `prometheus` binary it fails saying how to install it.
  */
 import assert from "node:assert/strict";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml } from "npm:yaml@2.9.1";
 import { allPanels, panelQuery, readDashboard, substitute } from "./support/dashboard.ts";
 import { type FleetMember, LocalFleet, REAL_OLLAMA_START_ABSENT } from "./support/local_fleet.ts";
 import { PrometheusServer, type VectorSample, waitFor } from "./support/prometheus_server.ts";

@@ -6,9 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import Anthropic from "@anthropic-ai/sdk";
-import { Ollama } from "ollama";
-import OpenAI from "openai";
+import Anthropic from "npm:@anthropic-ai/sdk@1.14.0";
+import { Ollama } from "npm:ollama@0.6.3";
+import OpenAI from "npm:openai@6.49.0";
 import {
   anthropicInputEstimate,
   countPromptTokens,

@@ -3,8 +3,8 @@
  * attribution and access control, over real sockets with the real `openai` and `ollama` clients.
  */
 import assert from "node:assert/strict";
-import { Ollama } from "ollama";
-import OpenAI from "openai";
+import { Ollama } from "npm:ollama@0.6.3";
+import OpenAI from "npm:openai@6.49.0";
 import {
   expectedCompletion,
   expectedEmbedding,

@@ -8,7 +8,7 @@
  * why, when no real Ollama is available.
  */
 import assert from "node:assert/strict";
-import Anthropic from "@anthropic-ai/sdk";
+import Anthropic from "npm:@anthropic-ai/sdk@1.14.0";
 import type { ExporterHarness } from "./support/exporter_harness.ts";
 import { REAL_OLLAMA_ABSENT, type RealOllama } from "./support/real_ollama.ts";
 import {

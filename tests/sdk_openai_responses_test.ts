@@ -8,7 +8,7 @@
  * one line saying why, when no real Ollama is available.
  */
 import assert from "node:assert/strict";
-import OpenAI from "openai";
+import OpenAI from "npm:openai@6.49.0";
 import type { ExporterHarness } from "./support/exporter_harness.ts";
 import { REAL_OLLAMA_ABSENT, type RealOllama } from "./support/real_ollama.ts";
 import {

@@ -13,6 +13,9 @@ import type { GenerationStats } from "./generation_stats.ts";
 import { type FinishReason, finishReason } from "./finish_reason.ts";
 import { SLOT_ENDPOINTS, type SlotTracker } from "./slot_tracker.ts";
 import { Http1TimeoutError } from "../http1/http1_timeout_error.ts";
+import type { HeaderPairs } from "../http1/header_pairs.ts";
+import type { Telemetry } from "../telemetry/telemetry.ts";
+import type { RequestTelemetry } from "../telemetry/request_telemetry.ts";
 
 /** Why a request counts as failed, the `reason` label of `ollama_request_errors_total`. */
 export type ErrorReason =
@@ -85,6 +88,8 @@ export interface ObservationSinks {
   readonly slots?: SlotTracker;
   /** The loaded models' context lengths, for the context-usage ratio. */
   readonly contexts?: ContextLengths;
+  /** OpenTelemetry spans and GenAI metrics, when Deno's OpenTelemetry is on. */
+  readonly telemetry?: Telemetry;
 }
 
 /** One request's measurements, finished exactly once. */
@@ -106,11 +111,21 @@ export class RequestObservation {
   #statsInvalid = false;
   #reason: ErrorReason | undefined;
   #finished = false;
+  #telemetry: RequestTelemetry | undefined;
 
-  /** Counts the request in flight. */
+  /**
+   * Counts the request in flight, and starts its span when OpenTelemetry is on (whose trace id
+   * then replaces `info.traceId`: the same as the client's `traceparent` when it sent one).
+   */
   constructor(sinks: ObservationSinks, info: RequestInfo) {
     this.#sinks = sinks;
     this.#info = info;
+    if (sinks.telemetry !== undefined) {
+      const telemetry = sinks.telemetry.begin(info);
+      this.#telemetry = telemetry;
+      const traceId = telemetry.traceId;
+      if (traceId !== undefined) this.#info = { ...info, traceId };
+    }
     this.#inFlightLabel = sinks.models.label(info.model);
     sinks.metrics.inFlight.labels(this.#inFlightLabel, info.endpoint).inc();
     this.#slot = sinks.slots !== undefined && SLOT_ENDPOINTS.has(info.endpoint);
@@ -120,6 +135,11 @@ export class RequestObservation {
   /** The request's description. */
   get info(): RequestInfo {
     return this.#info;
+  }
+
+  /** The trace-context headers to send to Ollama, when OpenTelemetry is on. */
+  traceHeaders(): HeaderPairs | undefined {
+    return this.#telemetry?.propagationHeaders();
   }
 
   /**
@@ -147,8 +167,10 @@ export class RequestObservation {
    * answer chunk is also the first answer token.
    */
   output(now: number, kind: OutputKind = "answer"): void {
-    if (this.#outputChunks === 0) this.#firstOutput = now;
-    else this.#gaps.push(now - this.#lastOutput);
+    if (this.#outputChunks === 0) {
+      this.#firstOutput = now;
+      this.#telemetry?.firstToken(now);
+    } else this.#gaps.push(now - this.#lastOutput);
     if (kind === "answer" && this.#firstAnswer < 0) this.#firstAnswer = now;
     this.#lastOutput = now;
     this.#outputChunks++;
@@ -217,16 +239,15 @@ export class RequestObservation {
       ? undefined
       : { labels: { trace_id: info.traceId } };
     metrics.responseSeconds.labels(model, endpoint, ...client).observe(seconds, exemplar);
-    if (this.#outputChunks > 0) {
-      metrics.firstTokenSeconds.labels(model, endpoint).observe(
-        (this.#firstOutput - info.start) / 1000,
-        exemplar,
-      );
+    const firstToken = this.#outputChunks > 0 ? (this.#firstOutput - info.start) / 1000 : undefined;
+    if (firstToken !== undefined) {
+      metrics.firstTokenSeconds.labels(model, endpoint).observe(firstToken, exemplar);
     }
-    if (this.#outputChunks > 1) {
-      metrics.timePerOutputToken.labels(model, endpoint).observe(
-        (this.#lastOutput - this.#firstOutput) / 1000 / (this.#outputChunks - 1),
-      );
+    const perToken = this.#outputChunks > 1
+      ? (this.#lastOutput - this.#firstOutput) / 1000 / (this.#outputChunks - 1)
+      : undefined;
+    if (perToken !== undefined) {
+      metrics.timePerOutputToken.labels(model, endpoint).observe(perToken);
     }
     if (this.#firstAnswer >= 0) {
       metrics.firstAnswerSeconds.labels(model, endpoint).observe(
@@ -245,6 +266,19 @@ export class RequestObservation {
     if (finished) metrics.finishedGenerations.labels(model, endpoint, finished).inc();
     const stats = this.#stats;
     if (stats) this.#recordStats(model, client, stats, now);
+    this.#telemetry?.end({
+      model,
+      requestedModel: info.model,
+      code,
+      end: now,
+      seconds,
+      ...(firstToken === undefined ? {} : { firstTokenSeconds: firstToken }),
+      ...(perToken === undefined ? {} : { timePerOutputToken: perToken }),
+      ...(stats?.promptTokens === undefined ? {} : { inputTokens: stats.promptTokens }),
+      ...(stats?.outputTokens === undefined ? {} : { outputTokens: stats.outputTokens }),
+      ...(this.#reason === undefined ? {} : { errorType: this.#reason }),
+      ...(finished === undefined ? {} : { finishReason: finished }),
+    });
     if (logger.enabled("INFO")) {
       logger.info("proxied", {
         method: info.method,

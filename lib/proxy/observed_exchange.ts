@@ -159,6 +159,7 @@ export async function forwardObserved(
     ...options,
     model: modelOf(body, keys),
   });
+  const traceHeaders = observation.traceHeaders();
   const own = body?.signal;
   const signal = own ? AbortSignal.any([request.signal, own]) : request.signal;
   try {
@@ -166,6 +167,7 @@ export async function forwardObserved(
       ...(body?.body ? { body: body.body } : {}),
       ...(body?.contentLength !== undefined ? { contentLength: body.contentLength } : {}),
       clientSignal: signal,
+      ...(traceHeaders === undefined ? {} : { traceHeaders }),
     });
     if (body?.signal) observation.setModel(modelOf(body, keys));
     return { observation, upstream };

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { withoutHopHeaders } from "./hop_headers.ts";
+import { type HeaderPairs, withoutHopHeaders } from "./hop_headers.ts";
 import { Http1Client, Http1TimeoutError, type Http1Timeouts } from "../http1/http1_client.ts";
 import { MalformedResponseError } from "../http1/http1_head.ts";
 import type { UpstreamResponse } from "../http1/upstream_response.ts";
@@ -72,6 +72,9 @@ export class Upstream {
    * `Http1TimeoutError` when a time limit ran out, and rethrows the abort when `clientSignal`
    * fires first.
    *
+   * `traceHeaders` (lower-case names) replace the client's fields of the same names: the trace
+   * context of the exporter's own span, when OpenTelemetry is on.
+   *
    * `clientSignal` (the request's signal) cancels the upstream call, and the reading of its
    * body: a client that leaves closes the upstream connection.
    */
@@ -82,9 +85,18 @@ export class Upstream {
       body?: Uint8Array | ReadableStream<Uint8Array>;
       contentLength?: number;
       clientSignal?: AbortSignal;
+      traceHeaders?: HeaderPairs;
     } = {},
   ): Promise<UpstreamResponse> {
-    const headers = withoutHopHeaders(request.headers, { drop: this.#drop });
+    const trace = options.traceHeaders;
+    const headers = trace === undefined || trace.length === 0
+      ? withoutHopHeaders(request.headers, { drop: this.#drop })
+      : [
+        ...withoutHopHeaders(request.headers, {
+          drop: [...this.#drop, ...trace.map(([name]) => name)],
+        }),
+        ...trace,
+      ];
     const method = request.method;
     let body: Uint8Array | ReadableStream<Uint8Array> | null = options.body ?? null;
     let contentLength = body instanceof ReadableStream ? options.contentLength : undefined;

@@ -1,0 +1,169 @@
+/**
+ * The OpenTelemetry side of one proxied request: a client span for the call to Ollama (a child of
+ * the span `Deno.serve` opened for the incoming request, so it continues the client's
+ * `traceparent`), the trace context to send upstream, and at the end the span's GenAI attributes
+ * and the GenAI metrics. Nothing of the prompt or the answer is ever put on it.
+ *
+ * @module
+ */
+
+import {
+  type Attributes,
+  context,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Tracer,
+} from "@opentelemetry/api";
+import type { HeaderPairs } from "../http1/header_pairs.ts";
+import type { GenAiMeasurement, GenAiMetrics } from "./gen_ai_metrics.ts";
+import { type GenAiOperation, genAiOperation } from "./gen_ai_operation.ts";
+
+/** The names of the trace-context headers a propagator may set (lower-case). */
+export const TRACE_CONTEXT_HEADERS: readonly string[] = ["traceparent", "tracestate", "baggage"];
+
+/** Where requests go: Ollama's address, the `server.*` attributes. */
+export interface TelemetryServer {
+  /** `server.address`: Ollama's host name or IP. */
+  readonly address: string;
+  /** `server.port`: Ollama's port. */
+  readonly port: number;
+  /** Ollama's base URL with its path prefix, for `url.full`. */
+  readonly base: string;
+}
+
+/** What a request is, when its span starts. */
+export interface TelemetryRequest {
+  /** The HTTP method. */
+  readonly method: string;
+  /** The URL pathname. */
+  readonly path: string;
+  /** The `endpoint` label value. */
+  readonly endpoint: string;
+  /** `performance.now()` when the request arrived. */
+  readonly start: number;
+}
+
+/** How a request ended, as the metrics recorded it. */
+export interface TelemetryOutcome extends GenAiMeasurement {
+  /** The bounded `model` label value (`""` when the request named none), for the metrics. */
+  readonly model: string;
+  /** The model the request named, normalised (`""` when none), for the span. */
+  readonly requestedModel: string;
+  /** The status sent to the client (499 when it left first). */
+  readonly code: number;
+  /** Why the request failed (the `reason` of `ollama_request_errors_total`), when it did. */
+  readonly errorType?: string;
+  /** Why the generation ended (the `reason` of `ollama_finished_generations_total`). */
+  readonly finishReason?: string;
+  /** `performance.now()` when the last byte went out. */
+  readonly end: number;
+}
+
+/** The longest model name put on a span (a client chooses it). */
+const MAX_MODEL_NAME = 256;
+
+/** Epoch milliseconds of a `performance.now()` reading, as span times take them. */
+function epochMs(now: number): number {
+  return performance.timeOrigin + now;
+}
+
+/** One request's span, started when the request is, ended exactly once. */
+export class RequestTelemetry {
+  #span: Span;
+  #metrics: GenAiMetrics;
+  #server: TelemetryServer;
+  #operation: GenAiOperation | undefined;
+  #ended = false;
+
+  /**
+   * Starts the client span under the active context (`Deno.serve`'s server span).
+   *
+   * @param tracer the exporter's tracer.
+   * @param options the instruments, Ollama's address and the request.
+   */
+  constructor(
+    tracer: Tracer,
+    options: { metrics: GenAiMetrics; server: TelemetryServer; request: TelemetryRequest },
+  ) {
+    this.#metrics = options.metrics;
+    this.#server = options.server;
+    this.#operation = genAiOperation(options.request.endpoint);
+    const { method, path, start } = options.request;
+    this.#span = tracer.startSpan(this.#operation ?? method, {
+      kind: SpanKind.CLIENT,
+      startTime: epochMs(start),
+      attributes: {
+        "http.request.method": method,
+        "url.full": options.server.base + path,
+        "server.address": options.server.address,
+        "server.port": options.server.port,
+        ...(this.#operation
+          ? { "gen_ai.operation.name": this.#operation, "gen_ai.provider.name": "ollama" }
+          : {}),
+      },
+    });
+  }
+
+  /** The trace id of the span, when it is recorded (not sampled out). */
+  get traceId(): string | undefined {
+    return this.#span.isRecording() ? this.#span.spanContext().traceId : undefined;
+  }
+
+  /**
+   * The trace-context headers to send to Ollama in place of the client's, so that Ollama's side
+   * (if it traces) continues this span.
+   */
+  propagationHeaders(): HeaderPairs {
+    const carrier: Record<string, string> = {};
+    propagation.inject(trace.setSpan(context.active(), this.#span), carrier);
+    return Object.entries(carrier);
+  }
+
+  /** Adds the first-token event at `now` (`performance.now()`). */
+  firstToken(now: number): void {
+    this.#span.addEvent("gen_ai.first_token", epochMs(now));
+  }
+
+  /** Ends the span with the outcome and records the GenAI metrics of an inference request. */
+  end(outcome: TelemetryOutcome): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const span = this.#span;
+    const server = this.#server;
+    const operation = this.#operation;
+    span.setAttribute("http.response.status_code", outcome.code);
+    if (outcome.errorType !== undefined) {
+      span.setAttribute("error.type", outcome.errorType);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.errorType });
+    }
+    if (operation !== undefined) {
+      const attributes: Attributes = {
+        "gen_ai.operation.name": operation,
+        "gen_ai.provider.name": "ollama",
+        "gen_ai.request.model": outcome.model,
+        "server.address": server.address,
+        "server.port": server.port,
+        ...(outcome.errorType === undefined ? {} : { "error.type": outcome.errorType }),
+      };
+      const requested = outcome.requestedModel.slice(0, MAX_MODEL_NAME);
+      if (requested !== "") {
+        span.updateName(`${operation} ${requested}`);
+        span.setAttribute("gen_ai.request.model", requested);
+      }
+      if (outcome.inputTokens !== undefined) {
+        span.setAttribute("gen_ai.usage.input_tokens", outcome.inputTokens);
+      }
+      if (outcome.outputTokens !== undefined) {
+        span.setAttribute("gen_ai.usage.output_tokens", outcome.outputTokens);
+      }
+      if (outcome.finishReason !== undefined) {
+        span.setAttribute("gen_ai.response.finish_reasons", [outcome.finishReason]);
+      }
+      this.#metrics.record(outcome, attributes);
+    }
+    span.end(epochMs(outcome.end));
+  }
+}
