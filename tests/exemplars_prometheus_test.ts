@@ -148,7 +148,7 @@ Deno.test("real Prometheus stores the histogram exemplars it scrapes in OpenMetr
 
     const targets = await p.targets();
     assert.equal(targets.length, 1);
-    assert.equal(targets[0]?.health, "up", targets[0]?.lastError);
+    assert.equal(targets[0]?.health, "up", targets[0]?.lastError ?? "");
     const instance = `127.0.0.1:${server.addr.port}`;
 
     const expected: Expected = new Map([

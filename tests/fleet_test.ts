@@ -424,7 +424,7 @@ Deno.test({
               0,
             ),
           ])),
-          title,
+          title as string,
         );
       }
       // Rates and quantiles: one series per pod (their values depend on scrape timing).

@@ -1780,7 +1780,7 @@ Deno.test("/v1/messages JSON and errors in Anthropic's shape", async () => {
       ]
     ) {
       const bad = await post(sim, "/v1/messages", raw);
-      assert.equal(bad.status, 400, raw);
+      assert.equal(bad.status, 400, raw as string);
       assert.equal(bad.headers.get("content-type"), "application/json; charset=utf-8");
       const badText = await bad.text();
       assert.ok(!badText.endsWith("\n"), "the middleware's c.JSON adds no newline");

@@ -6,7 +6,10 @@
  * @module
  */
 
-import type { Attributes, Histogram, Meter } from "@opentelemetry/api";
+import type { Histogram, Meter } from "@opentelemetry/api";
+
+/** The attributes of a GenAI measurement (`gen_ai.*`, `server.*`, `error.type`). */
+export type GenAiAttributes = Readonly<Record<string, string | number>>;
 
 /** `gen_ai.client.token.usage`: powers of four from 1 to 67,108,864 tokens. */
 const TOKEN_BUCKETS = [
@@ -121,7 +124,7 @@ export class GenAiMetrics {
    * Records one request's measurements with `attributes` (operation, provider, model, server and,
    * on failure, `error.type`). Token counts get `gen_ai.token.type` added.
    */
-  record(measured: GenAiMeasurement, attributes: Attributes): void {
+  record(measured: GenAiMeasurement, attributes: GenAiAttributes): void {
     this.#operationDuration.record(measured.seconds, attributes);
     this.#requestDuration.record(measured.seconds, attributes);
     if (measured.firstTokenSeconds !== undefined) {

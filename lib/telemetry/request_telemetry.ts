@@ -8,7 +8,6 @@
  */
 
 import {
-  type Attributes,
   context,
   propagation,
   type Span,
@@ -18,7 +17,7 @@ import {
   type Tracer,
 } from "@opentelemetry/api";
 import type { HeaderPairs } from "../http1/header_pairs.ts";
-import type { GenAiMeasurement, GenAiMetrics } from "./gen_ai_metrics.ts";
+import type { GenAiAttributes, GenAiMeasurement, GenAiMetrics } from "./gen_ai_metrics.ts";
 import { type GenAiOperation, genAiOperation } from "./gen_ai_operation.ts";
 
 /** The names of the trace-context headers a propagator may set (lower-case). */
@@ -140,7 +139,7 @@ export class RequestTelemetry {
       span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.errorType });
     }
     if (operation !== undefined) {
-      const attributes: Attributes = {
+      const attributes: GenAiAttributes = {
         "gen_ai.operation.name": operation,
         "gen_ai.provider.name": "ollama",
         "gen_ai.request.model": outcome.model,

@@ -1,0 +1,72 @@
+/**
+ * OpenTelemetry off (the default, `OTEL_DENO` unset, as in this test process): the exporter opens
+ * no span and leaves the trace context alone — a client's `traceparent`, `tracestate` and
+ * `baggage` reach Ollama byte for byte, and a request without them gets none.
+ */
+import assert from "node:assert/strict";
+import { ExporterHarness } from "./support/exporter_harness.ts";
+import { OllamaSimulator } from "./support/ollama_simulator.ts";
+import { EXCHANGE_ID_HEADER, RecordingHop } from "./support/recording_hop.ts";
+import { runtimeTelemetryEnabled } from "../lib/telemetry/telemetry.ts";
+import { genAiOperation } from "../lib/telemetry/gen_ai_operation.ts";
+
+Deno.test("OpenTelemetry off: no span, the client's trace context reaches Ollama unchanged", async () => {
+  assert.equal(runtimeTelemetryEnabled(), false, "this test runs without OTEL_DENO");
+  const simulator = await OllamaSimulator.start({});
+  const hop = RecordingHop.start(simulator.url);
+  const harness = await ExporterHarness.start({ upstream: hop.url });
+  try {
+    assert.equal(harness.exporter.telemetry, false);
+    const context = {
+      traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      tracestate: "vendor=opaque,other=1",
+      baggage: "tenant=blue",
+    };
+    for (const [id, headers] of [["with-context", context], ["without", {}]] as const) {
+      const response = await fetch(`${harness.url}/api/chat`, {
+        method: "POST",
+        headers: { [EXCHANGE_ID_HEADER]: id, "content-type": "application/json", ...headers },
+        body: JSON.stringify({
+          model: "llama3.2",
+          stream: false,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      assert.equal(response.status, 200, await response.text());
+      const received = (await hop.exchange(id)).requestHeaders;
+      for (const name of ["traceparent", "tracestate", "baggage"] as const) {
+        assert.equal(
+          received.get(name),
+          id === "with-context" ? context[name] : null,
+          `${id}: ${name}`,
+        );
+      }
+    }
+  } finally {
+    await harness.close();
+    await hop.close();
+    await simulator.close();
+  }
+});
+
+Deno.test("GenAI operations: every inference endpoint and nothing else", () => {
+  const expected: Record<string, string | undefined> = {
+    "/api/chat": "chat",
+    "/v1/chat/completions": "chat",
+    "/v1/messages": "chat",
+    "/v1/responses": "chat",
+    "/api/generate": "text_completion",
+    "/v1/completions": "text_completion",
+    "/api/embed": "embeddings",
+    "/api/embeddings": "embeddings",
+    "/v1/embeddings": "embeddings",
+    "/api/tags": undefined,
+    "/api/pull": undefined,
+    "/api/show": undefined,
+    "/v1/models": undefined,
+    "other": undefined,
+  };
+  for (const [endpoint, operation] of Object.entries(expected)) {
+    assert.equal(genAiOperation(endpoint), operation, endpoint);
+  }
+});
