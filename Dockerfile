@@ -21,9 +21,12 @@ FROM denoland/deno:2.9.6
 LABEL org.opencontainers.image.title="ollama-exporter" \
       org.opencontainers.image.description="Transparent proxy in front of Ollama that exports Prometheus metrics per model"
 
-# No update check, no permission prompt: a container has no one to answer it.
+# No update check, no permission prompt: a container has no one to answer it. The service name
+# of the spans and metrics when OpenTelemetry is turned on (OTEL_DENO=true; README, "OpenTelemetry"),
+# instead of Deno's `unknown_service:deno`; `-e OTEL_SERVICE_NAME=...` overrides it.
 ENV DENO_NO_UPDATE_CHECK=1 \
-    DENO_NO_PROMPT=1
+    DENO_NO_PROMPT=1 \
+    OTEL_SERVICE_NAME=ollama-exporter
 
 WORKDIR /app
 
