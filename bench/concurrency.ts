@@ -7,7 +7,13 @@
  * @module
  */
 
-import { type Endpoint, type ProxyName, startProxy } from "./fleet.ts";
+import {
+  type Endpoint,
+  type ExporterVariants,
+  isExporterName,
+  type ProxyName,
+  startProxy,
+} from "./fleet.ts";
 import { sumSamples } from "./metrics_text.ts";
 import { REQUEST_BODIES } from "./ollama_bodies.ts";
 import { delay, nofileLimitOf } from "./processes.ts";
@@ -29,6 +35,8 @@ export interface ConcurrencyOptions {
   readonly upstream: Endpoint;
   readonly tempDir: string;
   readonly cpus?: string;
+  /** What `exporter-otel` and `exporter-before` need to start. */
+  readonly variants?: ExporterVariants;
   readonly log: (line: string) => void;
 }
 
@@ -148,7 +156,7 @@ async function holdStreams(
       external_mib: number;
     }
     | undefined;
-  if (target === "exporter") {
+  if (isExporterName(target)) {
     const scrapeStart = performance.now();
     const metrics = await (await fetch(`${proxy.origin}/metrics`, {
       signal: AbortSignal.timeout(10_000),
@@ -168,7 +176,7 @@ async function holdStreams(
   // VmHWM covers the whole life of the process, start-up included; for nginx it sums processes.
   const peak = target === "nginx" ? peakRss : Math.max(peakRss, hwm);
   options.log(
-    `  ${target.padEnd(8)} ${options.streams} streams: ${completed} complete, ${failed} failed; ` +
+    `  ${target.padEnd(15)} ${options.streams} streams: ${completed} complete, ${failed} failed; ` +
       `RSS ${baseline} KiB idle, ${peak} KiB peak; fds ${baselineFds} → ${peakFds}`,
   );
   return {
@@ -205,6 +213,7 @@ export async function runConcurrency(options: ConcurrencyOptions): Promise<Concu
     const proxy = await startProxy(target, options.upstream, {
       tempDir: options.tempDir,
       ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+      ...(options.variants !== undefined ? { variants: options.variants } : {}),
     });
     try {
       results.push(await holdStreams(target, proxy, options, clientLimit));

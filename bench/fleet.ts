@@ -1,8 +1,9 @@
 /**
  * The servers a benchmark run talks to, each its own process so that no two share an event loop:
  * the fast upstream, and in front of it the targets `bare` and `tap` (minimal Deno
- * pass-throughs), `exporter` (the real one, `main.ts`) and `nginx` (when installed). `direct` is
- * the upstream itself.
+ * pass-throughs), `exporter` (the real one, `main.ts`), `exporter-otel` (the same with Deno's
+ * OpenTelemetry on, exporting to an OTLP sink), `exporter-before` (`main.ts` of an earlier
+ * revision, `--baseline`) and `nginx` (when installed). `direct` is the upstream itself.
  *
  * @module
  */
@@ -12,23 +13,59 @@ import { startNginx } from "./nginx.ts";
 import { freePort, ServerProcess } from "./processes.ts";
 
 /** Target names, in report order. */
-export const TARGET_NAMES = ["direct", "bare", "tap", "exporter", "nginx"] as const;
+export const TARGET_NAMES = [
+  "direct",
+  "bare",
+  "tap",
+  "exporter-before",
+  "exporter",
+  "exporter-otel",
+  "nginx",
+] as const;
 
 /** One target name. */
 export type TargetName = typeof TARGET_NAMES[number];
 
+/** The targets measured when `--targets` is not given (`exporter-before` needs `--baseline`). */
+export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter((name) =>
+  name !== "exporter-before"
+);
+
 /** The targets that are proxies (all but `direct`). */
 export type ProxyName = Exclude<TargetName, "direct">;
+
+/** The targets that run the exporter's `main.ts` (and answer `/metrics`). */
+export type ExporterName = Extract<TargetName, `exporter${string}`>;
 
 /** Whether `name` is a target name. */
 export function isTargetName(name: string): name is TargetName {
   return (TARGET_NAMES as readonly string[]).includes(name);
 }
 
+/** Whether target `name` is an exporter (`exporter`, `exporter-otel`, `exporter-before`). */
+export function isExporterName(name: string): name is ExporterName {
+  return name === "exporter" || name === "exporter-otel" || name === "exporter-before";
+}
+
 /** The repository root (where `main.ts` is). */
 export const REPO_ROOT: string = fileURLToPath(new URL("../", import.meta.url));
 
 const BENCH_DIR = fileURLToPath(new URL("./", import.meta.url));
+
+/** The OpenTelemetry settings of the `exporter-otel` target, besides the endpoint. */
+export const OTEL_ENV: Readonly<Record<string, string>> = {
+  OTEL_DENO: "true",
+  OTEL_SERVICE_NAME: "ollama-exporter-bench",
+  OTEL_METRIC_EXPORT_INTERVAL: "10000",
+};
+
+/** What the exporter variants need beyond the upstream. */
+export interface ExporterVariants {
+  /** The OTLP/HTTP endpoint `exporter-otel` exports to. */
+  readonly otlpEndpoint?: string;
+  /** The directory of the earlier revision `exporter-before` runs (see `baseline.ts`). */
+  readonly baselineRoot?: string;
+}
 
 /** A server and its address. */
 export interface Endpoint {
@@ -89,18 +126,41 @@ export function startPassThrough(
 }
 
 /**
- * The flags of deno.json's `start` task (V8 and permission flags), so that the benchmark runs the
- * exporter exactly as `deno task start` and the Docker image do.
+ * The flags of the `start` task in `root`'s deno.json (V8 and permission flags), so that the
+ * benchmark runs the exporter exactly as `deno task start` and the Docker image do.
  */
-export function startTaskFlags(): string[] {
-  const tasks = JSON.parse(Deno.readTextFileSync(`${REPO_ROOT}deno.json`)).tasks;
-  const words = String(tasks.start).split(/\s+/);
+export function startTaskFlags(root: string = REPO_ROOT): string[] {
+  const file = `${root.replace(/\/+$/, "")}/deno.json`;
+  const tasks = JSON.parse(Deno.readTextFileSync(file)).tasks;
+  const words = String(tasks?.start).split(/\s+/);
   if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== "main.ts") {
     throw new Error(
-      `Cannot read the start task's flags: "${tasks.start}" is not "deno run ... main.ts"`,
+      `Cannot read the start task's flags in ${file}: "${tasks?.start}" is not "deno run ... main.ts"`,
     );
   }
   return words.slice(2, -1);
+}
+
+/** How to start one exporter. */
+export interface ExporterOptions {
+  readonly cpus?: string;
+  readonly nofile?: number;
+  /** The name in messages (default `exporter`). */
+  readonly name?: string;
+  /** The checkout to run (default this one); its own `start` task gives the flags. */
+  readonly root?: string;
+  /** Turns Deno's OpenTelemetry on ({@linkcode OTEL_ENV}), exporting to this endpoint. */
+  readonly otlpEndpoint?: string;
+}
+
+/**
+ * This process's environment without `OTEL_*` variables, so that only the `exporter-otel` target
+ * has OpenTelemetry on even when the harness runs with `OTEL_DENO` set.
+ */
+function environmentWithoutOtel(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([name]) => !name.startsWith("OTEL_")),
+  );
 }
 
 /**
@@ -110,20 +170,26 @@ export function startTaskFlags(): string[] {
  */
 export async function startExporter(
   upstream: string,
-  options: { cpus?: string; nofile?: number } = {},
+  options: ExporterOptions = {},
 ): Promise<Endpoint> {
   const port = freePort();
+  const root = options.root ?? REPO_ROOT;
   const process = ServerProcess.launch({
-    name: "exporter",
+    name: options.name ?? "exporter",
     command: Deno.execPath(),
-    args: ["run", ...startTaskFlags(), "main.ts"],
-    cwd: REPO_ROOT,
+    args: ["run", ...startTaskFlags(root), "main.ts"],
+    cwd: root,
     env: {
+      ...environmentWithoutOtel(),
       OLLAMA_HOST: upstream,
       PORT: String(port),
       LISTEN_HOST: "127.0.0.1",
       LOG_LEVEL: "WARNING",
+      ...(options.otlpEndpoint !== undefined
+        ? { ...OTEL_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint }
+        : {}),
     },
+    clearEnv: true,
     nofile: options.nofile ?? 65536,
     ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
   });
@@ -137,7 +203,39 @@ export async function startExporter(
   return { origin, port, process };
 }
 
+/** Starts the exporter target `name` in front of `upstream`; throws when `variants` lacks what it needs. */
+function startExporterTarget(
+  name: ExporterName,
+  upstream: string,
+  options: { cpus?: string; variants?: ExporterVariants },
+): Promise<Endpoint> {
+  const cpus = options.cpus !== undefined ? { cpus: options.cpus } : {};
+  if (name === "exporter") return startExporter(upstream, cpus);
+  if (name === "exporter-otel") {
+    const otlpEndpoint = options.variants?.otlpEndpoint;
+    if (otlpEndpoint === undefined) {
+      throw new Error("Cannot start exporter-otel: no OTLP sink to export to was given");
+    }
+    return startExporter(upstream, { ...cpus, name, otlpEndpoint });
+  }
+  const root = options.variants?.baselineRoot;
+  if (root === undefined) {
+    throw new Error("Cannot start exporter-before: no earlier revision was given (--baseline REV)");
+  }
+  return startExporter(upstream, { ...cpus, name, root });
+}
+
 let nginxCount = 0;
+
+/** Where and how proxies start. */
+export interface ProxyOptions {
+  /** CPUs to pin them to. */
+  readonly cpus?: string;
+  /** A directory for files (nginx configuration, wrk scripts). */
+  readonly tempDir: string;
+  /** What `exporter-otel` and `exporter-before` need. */
+  readonly variants?: ExporterVariants;
+}
 
 /**
  * Starts a fresh proxy of kind `name` in front of `upstream` (nginx keeps its files in a new
@@ -146,11 +244,11 @@ let nginxCount = 0;
 export async function startProxy(
   name: ProxyName,
   upstream: Endpoint,
-  options: { cpus?: string; tempDir: string },
+  options: ProxyOptions,
 ): Promise<Endpoint> {
   const cpus = options.cpus !== undefined ? { cpus: options.cpus } : {};
   if (name === "bare" || name === "tap") return await startPassThrough(name, upstream.origin, cpus);
-  if (name === "exporter") return await startExporter(upstream.origin, cpus);
+  if (isExporterName(name)) return await startExporterTarget(name, upstream.origin, options);
   const dir = `${options.tempDir}/nginx-${++nginxCount}`;
   await Deno.mkdir(dir, { recursive: true });
   const port = freePort();
@@ -178,7 +276,7 @@ export class Fleet {
    */
   static async start(
     names: readonly TargetName[],
-    options: { cpus?: string; tempDir: string },
+    options: ProxyOptions,
   ): Promise<Fleet> {
     const cpus = options.cpus !== undefined ? { cpus: options.cpus } : {};
     const started: ServerProcess[] = [];

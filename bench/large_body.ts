@@ -7,7 +7,13 @@
  * @module
  */
 
-import { type Endpoint, type ProxyName, startProxy } from "./fleet.ts";
+import {
+  type Endpoint,
+  type ExporterVariants,
+  isExporterName,
+  type ProxyName,
+  startProxy,
+} from "./fleet.ts";
 import { sumSamples } from "./metrics_text.ts";
 import { delay } from "./processes.ts";
 import { REQUEST_BODIES } from "./ollama_bodies.ts";
@@ -21,6 +27,8 @@ export interface LargeBodyOptions {
   readonly upstream: Endpoint;
   readonly tempDir: string;
   readonly cpus?: string;
+  /** What `exporter-otel` and `exporter-before` need to start. */
+  readonly variants?: ExporterVariants;
   readonly log: (line: string) => void;
 }
 
@@ -135,7 +143,7 @@ async function throughOne(
   // VmHWM covers the whole life of the process; for nginx it would sum processes.
   if (target !== "nginx") peak = Math.max(peak, server.memory().hwm);
   let observed: { embed_metric_names: string[]; tokens_processed: number } | undefined;
-  if (target === "exporter") {
+  if (isExporterName(target)) {
     const metrics = await (await fetch(`${proxy.origin}/metrics`)).text();
     observed = {
       embed_metric_names: [
@@ -151,7 +159,7 @@ async function throughOne(
   const mbPerS = (download: Download) => round(download.bytes / 1e6 / download.seconds, 1);
   const growth = peak - baseline;
   options.log(
-    `  ${target.padEnd(8)} ${(options.bytes / 1e6).toFixed(0)} MB embed: RSS ${baseline} → ` +
+    `  ${target.padEnd(15)} ${(options.bytes / 1e6).toFixed(0)} MB embed: RSS ${baseline} → ` +
       `${peak} KiB (+${growth} KiB), ${mbPerS(through)} MB/s (direct ${mbPerS(direct)} MB/s)`,
   );
   return {
@@ -181,6 +189,7 @@ export async function runLargeBody(options: LargeBodyOptions): Promise<LargeBody
     const proxy = await startProxy(target, options.upstream, {
       tempDir: options.tempDir,
       ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+      ...(options.variants !== undefined ? { variants: options.variants } : {}),
     });
     try {
       results.push(await throughOne(target, proxy, direct, options));

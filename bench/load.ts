@@ -2,13 +2,15 @@
  * The load benchmark: proves (or disproves) that the exporter is invisible. In one run, against
  * one fast upstream that speaks Ollama's wire format, it measures with wrk every workload
  * (`generate`, `chat`, `sse`, `tags`) through every target (`direct`, `bare`, `tap`,
- * `exporter`, `nginx` when installed), then the extra delay each streamed chunk gets, 2,000
+ * `exporter`, `exporter-otel` with OpenTelemetry on and exporting to a local OTLP sink,
+ * `exporter-before` from an earlier revision with `--baseline REV`, `nginx` when installed), then the extra delay each streamed chunk gets, 2,000
  * concurrent slow streams, a 60 MB embedding and a stretch of mixed traffic through the exporter.
  * It prints a table and writes `bench/results/latest.json`; it exits 1 when something looked
  * wrong (listed under "Problems"), 2 when it could not run.
  *
  * Run: `deno run --allow-all bench/load.ts [--smoke] [--duration 10] [--connections 32]
- * [--only generate,chat] [--targets direct,exporter] [--minutes 10] [--skip-endurance]`
+ * [--only generate,chat] [--targets direct,exporter] [--baseline 4587ad4] [--minutes 10]
+ * [--skip-endurance]`
  * (`--help` lists every flag). Traffic goes to 127.0.0.1 only, and every phase is bounded.
  *
  * @module
@@ -18,10 +20,12 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type ConcurrencyResult, runConcurrency } from "./concurrency.ts";
 import { type EnduranceResult, runEndurance } from "./endurance.ts";
-import { Fleet, isTargetName, TARGET_NAMES, type TargetName } from "./fleet.ts";
+import { RunVariants, type SinkReport } from "./exporter_variants.ts";
+import { DEFAULT_TARGETS, Fleet, isTargetName, TARGET_NAMES, type TargetName } from "./fleet.ts";
 import { type LargeBodyResult, runLargeBody } from "./large_body.ts";
 import { machineInfo } from "./machine.ts";
 import { nginxAvailable } from "./nginx.ts";
+import { otelSection, sinkProblems } from "./otel_report.ts";
 import { type BenchReport, formatReport, ratiosOf } from "./report.ts";
 import { runStreamLatency, type StreamLatencyResult } from "./stream_latency.ts";
 import {
@@ -61,6 +65,8 @@ export interface LoadSettings {
   readonly repeat: number;
   readonly workloads: readonly WorkloadName[];
   readonly targets: readonly TargetName[];
+  /** The git revision `exporter-before` runs (`--baseline`), if any. */
+  readonly baseline?: string;
   readonly placement: Placement;
   readonly latencyStreams: number;
   readonly latencyChunks: number;
@@ -84,8 +90,12 @@ const USAGE = `Usage: deno run --allow-all bench/load.ts [flags]
   --threads N         wrk threads (default 1)
   --repeat N          measure every cell N times, report the median (default 1)
   --only LIST         workloads: ${WORKLOAD_NAMES.join(",")} (default all)
-  --targets LIST      targets: ${TARGET_NAMES.join(",")} (default all; nginx only when installed;
-                      direct is always measured)
+  --targets LIST      targets: ${TARGET_NAMES.join(",")} (default all but
+                      exporter-before; nginx only when installed; direct is always measured).
+                      exporter-otel is the exporter with OTEL_DENO=true exporting to a local
+                      OTLP sink (bench/otlp_sink.ts)
+  --baseline REV      also measure exporter-before: main.ts of git revision REV (git archive),
+                      started with that revision's own start task flags
   --placement P       spread (the kernel places everything) or pinned (wrk on CPU 0, servers on
                       CPU 1; needs 2 CPUs) (default spread: pinning was not stabler here, and it
                       leaves a proxy and the upstream one core between them)
@@ -114,8 +124,9 @@ function list<T extends string>(
   text: string | undefined,
   all: readonly T[],
   valid: (item: string) => item is T,
+  fallback: readonly T[] = all,
 ): T[] {
-  if (text === undefined) return [...all];
+  if (text === undefined) return [...fallback];
   const items = text.split(",").map((item) => item.trim()).filter((item) => item !== "");
   const bad = items.filter((item) => !valid(item));
   if (bad.length > 0 || items.length === 0) {
@@ -135,6 +146,7 @@ export function parseLoadArgs(args: readonly string[]): LoadSettings | "help" {
       repeat: { type: "string" },
       only: { type: "string" },
       targets: { type: "string" },
+      baseline: { type: "string" },
       placement: { type: "string" },
       streams: { type: "string" },
       "embed-mb": { type: "string" },
@@ -152,8 +164,16 @@ export function parseLoadArgs(args: readonly string[]): LoadSettings | "help" {
   if (placement !== "spread" && placement !== "pinned") {
     throw new Error(`--placement must be spread or pinned, got "${placement}"`);
   }
-  const targets = list("targets", values.targets, TARGET_NAMES, isTargetName);
+  let targets = list("targets", values.targets, TARGET_NAMES, isTargetName, DEFAULT_TARGETS);
   if (!targets.includes("direct")) targets.unshift("direct");
+  const baseline = values.baseline?.trim();
+  if (baseline === "") throw new Error("--baseline takes a git revision, got an empty one");
+  if (baseline !== undefined && !targets.includes("exporter-before")) {
+    targets = TARGET_NAMES.filter((name) => name === "exporter-before" || targets.includes(name));
+  }
+  if (baseline === undefined && targets.includes("exporter-before")) {
+    throw new Error("--targets exporter-before needs --baseline REV (the revision to run)");
+  }
   const duration = positive("duration", values.duration, smoke ? 1 : 10);
   const minutes = positive("minutes", values.minutes, smoke ? 5 / 60 : 10);
   return {
@@ -164,6 +184,7 @@ export function parseLoadArgs(args: readonly string[]): LoadSettings | "help" {
     repeat: Math.round(positive("repeat", values.repeat, 1)),
     workloads: list("only", values.only, WORKLOAD_NAMES, isWorkloadName),
     targets,
+    ...(baseline !== undefined ? { baseline } : {}),
     placement,
     latencyStreams: smoke ? 3 : 20,
     latencyChunks: smoke ? 5 : 40,
@@ -211,6 +232,8 @@ export async function runLoad(settings: LoadSettings): Promise<BenchReport> {
   let concurrency: ConcurrencyResult[] | null = null;
   let largeBody: LargeBodyResult[] | null = null;
   let endurance: EnduranceResult | null = null;
+  let variants: RunVariants | undefined;
+  let sink: SinkReport | null = null;
   const phase = async <T>(name: string, run: () => Promise<T>): Promise<T | null> => {
     log(`bench: ${name}`);
     try {
@@ -226,12 +249,24 @@ export async function runLoad(settings: LoadSettings): Promise<BenchReport> {
   let fleet: Fleet | undefined;
   const stopOnSignal = () => {
     log("bench: interrupted: stopping the servers");
-    (fleet?.stop() ?? Promise.resolve()).finally(() => Deno.exit(130));
+    Promise.allSettled([fleet?.stop(), variants?.finish()]).finally(() => Deno.exit(130));
   };
   Deno.addSignalListener("SIGINT", stopOnSignal);
   Deno.addSignalListener("SIGTERM", stopOnSignal);
   try {
-    fleet = await Fleet.start(targets, { ...serverCpus, tempDir });
+    variants = await RunVariants.prepare(targets, {
+      ...(settings.baseline !== undefined ? { baselineRev: settings.baseline } : {}),
+      tempDir,
+      ...serverCpus,
+    });
+    if (variants.baseline) {
+      log(`bench: exporter-before runs ${variants.baseline.rev} (${variants.baseline.commit})`);
+    }
+    const exporterVariants = variants.variants;
+    if (exporterVariants.otlpEndpoint) {
+      log(`bench: exporter-otel exports to the OTLP sink at ${exporterVariants.otlpEndpoint}`);
+    }
+    fleet = await Fleet.start(targets, { ...serverCpus, tempDir, variants: exporterVariants });
     const running = fleet;
     log(
       `bench: upstream ${running.upstream.origin}; ` +
@@ -264,6 +299,9 @@ export async function runLoad(settings: LoadSettings): Promise<BenchReport> {
           log,
         }),
     ) ?? [];
+    if (wants("throughput")) {
+      await phase("OTLP sink counts after the throughput cells", () => variants!.throughputDone());
+    }
     for (const cell of cells) {
       if (cell.non2xx > 0) {
         problems.push(`${cell.workload}/${cell.target}: ${cell.non2xx} answers were not 2xx`);
@@ -301,6 +339,7 @@ export async function runLoad(settings: LoadSettings): Promise<BenchReport> {
             upstream: running.upstream,
             tempDir,
             ...serverCpus,
+            variants: exporterVariants,
             log,
           }),
       );
@@ -328,6 +367,7 @@ export async function runLoad(settings: LoadSettings): Promise<BenchReport> {
             upstream: running.upstream,
             tempDir,
             ...serverCpus,
+            variants: exporterVariants,
             log,
           }),
       );
@@ -368,11 +408,14 @@ export async function runLoad(settings: LoadSettings): Promise<BenchReport> {
     problems.push(`setup failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     await fleet?.stop();
+    // After the exporters stopped, so that what they flushed at exit is counted.
+    sink = await variants?.finish() ?? null;
     Deno.removeSignalListener("SIGINT", stopOnSignal);
     Deno.removeSignalListener("SIGTERM", stopOnSignal);
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
 
+  problems.push(...sinkProblems(sink, settings.phases.includes("throughput")));
   const report: BenchReport = {
     schema: 1,
     started_at: started,
@@ -386,6 +429,9 @@ export async function runLoad(settings: LoadSettings): Promise<BenchReport> {
       repeat: settings.repeat,
       workloads: settings.workloads,
       targets,
+      baseline: variants?.baseline
+        ? { rev: variants.baseline.rev, commit: variants.baseline.commit }
+        : null,
       placement: pinned ? "pinned (wrk on CPU 0, servers on CPU 1)" : "spread",
       latency_streams: settings.latencyStreams,
       latency_interval_ms: settings.latencyIntervalMs,
@@ -403,6 +449,7 @@ export async function runLoad(settings: LoadSettings): Promise<BenchReport> {
     concurrency,
     large_body: largeBody,
     endurance,
+    opentelemetry: otelSection(targets, cells, variants?.baseline ?? null, sink),
     problems,
   };
   const dir = settings.out.slice(0, settings.out.lastIndexOf("/"));

@@ -14,6 +14,8 @@ export interface LaunchOptions {
   readonly command: string;
   readonly args: readonly string[];
   readonly env?: Record<string, string>;
+  /** Start with `env` only instead of adding it to this process's environment. */
+  readonly clearEnv?: boolean;
   readonly cwd?: string;
   /** CPUs to pin the process to, in `taskset -c` syntax (`"1"`, `"0,1"`). */
   readonly cpus?: string;
@@ -169,6 +171,7 @@ export class ServerProcess {
     const child = new Deno.Command(command, {
       args,
       ...(options.env ? { env: options.env } : {}),
+      ...(options.clearEnv ? { clearEnv: true } : {}),
       ...(options.cwd ? { cwd: options.cwd } : {}),
       stdin: options.stdinPipe ? "piped" : "null",
       stdout: "piped",

@@ -10,6 +10,7 @@ import type { EnduranceResult } from "./endurance.ts";
 import type { TargetName } from "./fleet.ts";
 import type { LargeBodyResult } from "./large_body.ts";
 import type { MachineInfo } from "./machine.ts";
+import { formatOtel, type OtelSection } from "./otel_report.ts";
 import { ratio } from "./stats.ts";
 import type { StreamLatencyResult } from "./stream_latency.ts";
 import type { Cell, TransparencyCheck } from "./throughput.ts";
@@ -21,7 +22,16 @@ export const RATIO_PAIRS: readonly (readonly [TargetName, TargetName])[] = [
   ["exporter", "tap"],
   ["exporter", "direct"],
   ["nginx", "direct"],
+  ["exporter-otel", "bare"],
+  ["exporter-before", "bare"],
+  ["exporter", "exporter-before"],
+  ["exporter-otel", "exporter"],
 ];
+
+/** The ratios of the main table (the two exporter-to-exporter ones go to the OpenTelemetry part). */
+const TABLE_PAIRS = RATIO_PAIRS.filter(([a, b]) =>
+  !(a.startsWith("exporter") && b.startsWith("exporter"))
+);
 
 /** Ratios of one workload, keyed `"exporter/bare"` and so on. */
 export interface WorkloadRatios {
@@ -30,6 +40,8 @@ export interface WorkloadRatios {
   /** Median latency, numerator over denominator (above 1: slower). */
   readonly p50: Record<string, number>;
   readonly p99: Record<string, number>;
+  /** Proxy CPU µs per request, numerator over denominator (above 1: costlier); proxies only. */
+  readonly cpu: Record<string, number>;
 }
 
 /** Everything one run wrote to `bench/results/latest.json`. */
@@ -46,6 +58,8 @@ export interface BenchReport {
   readonly concurrency: ConcurrencyResult[] | null;
   readonly large_body: LargeBodyResult[] | null;
   readonly endurance: EnduranceResult | null;
+  /** Exporter variants compared, and what the OTLP sink received; `null` when none ran. */
+  readonly opentelemetry: OtelSection | null;
   /** What went wrong or looked wrong; empty on a clean run. */
   readonly problems: string[];
 }
@@ -60,6 +74,7 @@ export function ratiosOf(cells: readonly Cell[]): Partial<Record<WorkloadName, W
     const rps: Record<string, number> = {};
     const p50: Record<string, number> = {};
     const p99: Record<string, number> = {};
+    const cpu: Record<string, number> = {};
     for (const [a, b] of RATIO_PAIRS) {
       const top = find(a);
       const bottom = find(b);
@@ -68,8 +83,11 @@ export function ratiosOf(cells: readonly Cell[]): Partial<Record<WorkloadName, W
       rps[key] = ratio(top.rps, bottom.rps);
       p50[key] = ratio(top.p50_ms, bottom.p50_ms);
       p99[key] = ratio(top.p99_ms, bottom.p99_ms);
+      if (a !== "direct" && b !== "direct") {
+        cpu[key] = ratio(top.proxy_cpu_us_per_req, bottom.proxy_cpu_us_per_req);
+      }
     }
-    result[workload] = { rps, p50, p99 };
+    result[workload] = { rps, p50, p99, cpu };
   }
   return result;
 }
@@ -127,7 +145,9 @@ export function formatReport(report: BenchReport): string {
       ]),
     ));
     out.push("", "Ratios (req/s; p50 and p99 latency in brackets)");
-    const keys = RATIO_PAIRS.map(([a, b]) => `${a}/${b}`);
+    const keys = TABLE_PAIRS.map(([a, b]) => `${a}/${b}`).filter((key) =>
+      Object.values(report.ratios).some((ratios) => ratios.rps[key] !== undefined)
+    );
     out.push(table(
       ["workload", ...keys],
       Object.entries(report.ratios).map(([workload, ratios]) => [
@@ -142,6 +162,7 @@ export function formatReport(report: BenchReport): string {
       ]),
     ));
   }
+  if (report.opentelemetry) out.push(...formatOtel(report.opentelemetry, table));
   const opaque = report.transparency.filter((check) => !check.identical);
   out.push(
     "",

@@ -160,7 +160,7 @@ export async function runThroughput(fleet: Fleet, options: ThroughputOptions): P
         const key = `${workload} ${target.name}`;
         runs.set(key, [...(runs.get(key) ?? []), { result, proxyCpu, upstreamCpu }]);
         options.log(
-          `  ${workload.padEnd(8)} ${target.name.padEnd(8)} ${
+          `  ${workload.padEnd(8)} ${target.name.padEnd(15)} ${
             result.rps.toFixed(0).padStart(7)
           } req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms` +
             (result.non2xx ? `  non-2xx ${result.non2xx}` : "") +
