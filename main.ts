@@ -13,6 +13,7 @@ import { Exporter } from "./lib/exporter.ts";
 import { exposureWarning } from "./lib/exposure_warning.ts";
 import { listenFailure } from "./lib/listen_failure.ts";
 import { setup } from "./lib/log.ts";
+import { runtimeTelemetry } from "./lib/telemetry/runtime_telemetry.ts";
 
 /** Runs the exporter until a termination signal; resolves with the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
@@ -37,9 +38,11 @@ export async function main(args: readonly string[]): Promise<number> {
   let exporter: Exporter;
   try {
     const apiKeysFileText = config.apiKeysFile === "" ? undefined : readKeyFile(config.apiKeysFile);
+    const telemetry = await runtimeTelemetry(config.ollamaUrl);
     exporter = new Exporter(config, {
       logger,
       ...(apiKeysFileText !== undefined ? { apiKeysFileText } : {}),
+      ...(telemetry !== undefined ? { telemetry } : {}),
     });
   } catch (error) {
     console.error(`ollama-exporter: ${(error as Error).message}`);

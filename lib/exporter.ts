@@ -35,7 +35,7 @@ import { responsesApiRoute } from "./routes/responses_api_route.ts";
 import type { RouteHandler } from "./routes/route.ts";
 import { UpstreamMonitor } from "./upstream_monitor.ts";
 import { errorDetail } from "./error_detail.ts";
-import { Telemetry } from "./telemetry/telemetry.ts";
+import type { Telemetry } from "./telemetry/telemetry.ts";
 
 /** Options of {@linkcode Exporter}. */
 export interface ExporterOptions {
@@ -46,10 +46,10 @@ export interface ExporterOptions {
   /** The contents of `API_KEYS_FILE`, read by the caller (required when the file is set). */
   readonly apiKeysFileText?: string;
   /**
-   * Spans and GenAI metrics over OpenTelemetry: by default on exactly when Deno's own
-   * OpenTelemetry is (`OTEL_DENO=true`); `null` turns them off.
+   * Spans and GenAI metrics over OpenTelemetry (`runtimeTelemetry()` gives them when Deno's own
+   * OpenTelemetry is on); none when absent.
    */
-  readonly telemetry?: Telemetry | null;
+  readonly telemetry?: Telemetry;
 }
 
 /** The assembled exporter. */
@@ -116,9 +116,7 @@ export class Exporter implements Readiness {
     });
     this.inventory = new ModelInventory(upstream, { registry: this.registry, models, logger });
 
-    const telemetry = options.telemetry === undefined
-      ? Telemetry.fromRuntime(config.ollamaUrl)
-      : options.telemetry ?? undefined;
+    const telemetry = options.telemetry;
     this.telemetry = telemetry !== undefined;
     const clients = new ClientLabels({ max: config.maxClients });
     const keyNames = new WeakMap<Request, string>();

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { ExporterHarness } from "./support/exporter_harness.ts";
 import { OllamaSimulator } from "./support/ollama_simulator.ts";
 import { EXCHANGE_ID_HEADER, RecordingHop } from "./support/recording_hop.ts";
-import { runtimeTelemetryEnabled } from "../lib/telemetry/telemetry.ts";
+import { runtimeTelemetryEnabled } from "../lib/telemetry/runtime_telemetry.ts";
 import { genAiOperation } from "../lib/telemetry/gen_ai_operation.ts";
 
 Deno.test("OpenTelemetry off: no span, the client's trace context reaches Ollama unchanged", async () => {

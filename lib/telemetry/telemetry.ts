@@ -1,8 +1,8 @@
 /**
  * OpenTelemetry for the exporter, on when Deno's own is (`OTEL_DENO=true`): Deno then registers
  * its tracer and meter providers with `@opentelemetry/api`, exports over OTLP as the standard
- * `OTEL_*` variables say, and opens a server span per incoming request. Off, nothing here runs:
- * {@linkcode Telemetry.fromRuntime} returns `undefined` and requests pay one check.
+ * `OTEL_*` variables say, and opens a server span per incoming request. Off, this module is not
+ * even loaded (`runtime_telemetry.ts`) and requests pay one check.
  *
  * @module
  */
@@ -18,12 +18,6 @@ import {
 
 /** The instrumentation scope name of the exporter's spans and metrics. */
 export const SCOPE_NAME = "ollama-exporter";
-
-/** Whether Deno registered its OpenTelemetry providers (it does when `OTEL_DENO=true`). */
-export function runtimeTelemetryEnabled(): boolean {
-  return metrics.getMeterProvider() === Deno.telemetry.meterProvider &&
-    trace.getTracerProvider() === Deno.telemetry.tracerProvider;
-}
 
 /** `server.address` and `server.port` of an Ollama URL. */
 function serverOf(ollama: URL): TelemetryServer {
@@ -48,11 +42,6 @@ export class Telemetry {
     this.#tracer = trace.getTracer(SCOPE_NAME, VERSION);
     this.#metrics = new GenAiMetrics(metrics.getMeter(SCOPE_NAME, VERSION));
     this.#server = serverOf(ollama);
-  }
-
-  /** The exporter's telemetry when Deno's OpenTelemetry is on, else `undefined`. */
-  static fromRuntime(ollama: URL): Telemetry | undefined {
-    return runtimeTelemetryEnabled() ? new Telemetry(ollama) : undefined;
   }
 
   /** Starts the span of a proxied request under the active context. */
