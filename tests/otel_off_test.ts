@@ -70,3 +70,41 @@ Deno.test("GenAI operations: every inference endpoint and nothing else", () => {
     assert.equal(genAiOperation(endpoint), operation, endpoint);
   }
 });
+
+Deno.test("OpenTelemetry off loads no npm package: main.ts reaches @opentelemetry/api only through a dynamic import", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "main.ts"],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  const graph = JSON.parse(new TextDecoder().decode(output.stdout)) as {
+    roots: string[];
+    modules: {
+      specifier: string;
+      dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+    }[];
+  };
+  const modules = new Map(graph.modules.map((module) => [module.specifier, module]));
+  const loaded = new Set<string>();
+  const dynamic = new Set<string>();
+  const visit = (specifier: string) => {
+    if (loaded.has(specifier)) return;
+    loaded.add(specifier);
+    for (const dependency of modules.get(specifier)?.dependencies ?? []) {
+      const code = dependency.code?.specifier;
+      if (code === undefined) continue; // a type-only import: erased
+      if (dependency.isDynamic) dynamic.add(code);
+      else visit(code);
+    }
+  };
+  visit(graph.roots[0]!);
+  const npm = [...loaded].filter((specifier) => specifier.startsWith("npm:"));
+  assert.deepEqual(npm, [], "npm packages loaded at start");
+  assert.ok(
+    [...dynamic].some((specifier) => specifier.endsWith("/lib/telemetry/telemetry.ts")),
+    "the telemetry module is imported dynamically",
+  );
+  assert.ok(!loaded.has(new URL("../lib/telemetry/telemetry.ts", import.meta.url).href));
+});
