@@ -38,7 +38,7 @@ export async function main(args: readonly string[]): Promise<number> {
   let exporter: Exporter;
   try {
     const apiKeysFileText = config.apiKeysFile === "" ? undefined : readKeyFile(config.apiKeysFile);
-    const telemetry = await runtimeTelemetry(config.ollamaUrl);
+    const telemetry = await runtimeTelemetry(config.ollamaUrl, { logger });
     exporter = new Exporter(config, {
       logger,
       ...(apiKeysFileText !== undefined ? { apiKeysFileText } : {}),
@@ -60,7 +60,7 @@ export async function main(args: readonly string[]): Promise<number> {
         logger.info("listening", {
           address,
           upstream: exporter.monitor.upstream,
-          opentelemetry: exporter.telemetry ? "on" : "off",
+          opentelemetry: exporter.telemetryOn ? "on" : "off",
         });
         const warning = exposureWarning(config);
         if (warning !== null) logger.warn(warning, { address });

@@ -63,7 +63,7 @@ export class Exporter implements Readiness {
   /** The loaded-model inventory. */
   readonly inventory: ModelInventory;
   /** Whether requests get spans and GenAI metrics over OpenTelemetry. */
-  readonly telemetry: boolean;
+  readonly telemetryOn: boolean;
   #router: Router;
   /** The router behind the `Host` check and the refusal of CONNECT. */
   #route: RouteHandler;
@@ -117,7 +117,7 @@ export class Exporter implements Readiness {
     this.inventory = new ModelInventory(upstream, { registry: this.registry, models, logger });
 
     const telemetry = options.telemetry;
-    this.telemetry = telemetry !== undefined;
+    this.telemetryOn = telemetry !== undefined;
     const clients = new ClientLabels({ max: config.maxClients });
     const keyNames = new WeakMap<Request, string>();
     const header = config.clientHeader;

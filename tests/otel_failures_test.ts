@@ -1,8 +1,10 @@
 /**
  * OpenTelemetry on failure paths (issue #15), with the simulator for the faults: the exporter runs
  * as its own process with `OTEL_DENO=true`, its spans go to a local OTLP listener (decoded with the
- * official `.proto` files). A client that leaves mid-stream and Ollama unreachable each end the span
- * as `/metrics` records the request.
+ * official `.proto` files). A client that leaves mid-stream, Ollama unreachable and a body over the
+ * limit each end the span as `/metrics` records the request; the trace context sent to Ollama
+ * replaces the client's `traceparent` and `tracestate` only (its `baggage` passes byte for byte);
+ * the exporter's spans carry no query string, while Ollama gets the query unchanged.
  */
 import assert from "node:assert/strict";
 import { ExporterProcess, freePort } from "./support/exporter_process.ts";
@@ -10,6 +12,7 @@ import { parseExposition, sample } from "./support/exposition.ts";
 import { OllamaSimulator } from "./support/ollama_simulator.ts";
 import { type DecodedSpan, OTEL_PROTO_ABSENT, OtlpSpanKind } from "./support/otlp_proto.ts";
 import { OtlpTraceListener } from "./support/otlp_trace_listener.ts";
+import { EXCHANGE_ID_HEADER, RecordingHop } from "./support/recording_hop.ts";
 
 if (OTEL_PROTO_ABSENT !== null) console.log(OTEL_PROTO_ABSENT);
 
@@ -21,6 +24,7 @@ const PERMISSIONS = JSON.parse(
 async function withOtelExporter(
   upstream: string,
   body: (exporter: ExporterProcess, listener: OtlpTraceListener) => Promise<void>,
+  env: Record<string, string> = {},
 ): Promise<void> {
   const listener = await OtlpTraceListener.start();
   let exporter: ExporterProcess | undefined;
@@ -33,6 +37,8 @@ async function withOtelExporter(
         OTEL_BSP_SCHEDULE_DELAY: "100",
         OTEL_METRIC_EXPORT_INTERVAL: "60000",
         HEALTH_INTERVAL_SECONDS: "60",
+        SHUTDOWN_GRACE_SECONDS: "2",
+        ...env,
       },
     });
     await body(exporter, listener);
@@ -44,6 +50,9 @@ async function withOtelExporter(
     await listener.close();
   }
 }
+
+/** Every call of the tests ends within this time, or fails. */
+const DEADLINE_MS = 20_000;
 
 const ours = (spans: readonly DecodedSpan[]) =>
   spans.filter((span) => span.scope.name === "ollama-exporter");
@@ -63,6 +72,7 @@ Deno.test({
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ model: "llama3.2", prompt: "x" }),
+        signal: AbortSignal.timeout(DEADLINE_MS),
       });
       const reader = response.body!.getReader();
       let lines = 0;
@@ -80,7 +90,10 @@ Deno.test({
       assert.equal(span!.status.code, 2);
       assert.deepEqual(span!.events.map((event) => event.name), ["gen_ai.first_token"]);
       assert.equal(span!.attributes["gen_ai.usage.output_tokens"], undefined);
-      const metrics = parseExposition(await (await fetch(`${exporter.url}/metrics`)).text());
+      const metrics = parseExposition(
+        await (await fetch(`${exporter.url}/metrics`, { signal: AbortSignal.timeout(DEADLINE_MS) }))
+          .text(),
+      );
       assert.equal(
         sample(metrics, "ollama_request_errors_total", {
           model: "llama3.2:latest",
@@ -108,6 +121,7 @@ Deno.test({
         traceparent: `00-${traceId}-c532cb4098ac3dd2-01`,
       },
       body: JSON.stringify({ model: "llama3.2", messages: [{ role: "user", content: "x" }] }),
+      signal: AbortSignal.timeout(DEADLINE_MS),
     });
     assert.equal(response.status, 502);
     await response.body?.cancel();
@@ -121,4 +135,103 @@ Deno.test({
     assert.equal(span!.status.code, 2);
     assert.equal(span!.events.length, 0);
   });
+});
+
+Deno.test({
+  name:
+    "OpenTelemetry: Ollama gets the span's traceparent, the client's baggage as sent, and the query",
+  ignore,
+}, async () => {
+  const simulator = await OllamaSimulator.start({});
+  const hop = RecordingHop.start(simulator.url);
+  try {
+    await withOtelExporter(hop.url, async (exporter, listener) => {
+      const baggage = `k1=v1;prop=1,encoded=a%3Db,big=${"x".repeat(4200)}`;
+      const cases = [
+        {
+          id: "continued",
+          traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+          tracestate: "vendor=opaque",
+        },
+        { id: "invalid", traceparent: "00-not-a-trace-01", tracestate: "orphan=1" },
+      ];
+      for (const { id, traceparent, tracestate } of cases) {
+        const response = await fetch(`${exporter.url}/api/chat?token=QUERYSECRET2&beta=true`, {
+          method: "POST",
+          headers: {
+            [EXCHANGE_ID_HEADER]: id,
+            "content-type": "application/json",
+            traceparent,
+            tracestate,
+            baggage,
+          },
+          body: JSON.stringify({
+            model: "llama3.2",
+            stream: false,
+            messages: [{ role: "user", content: "x" }],
+          }),
+          signal: AbortSignal.timeout(DEADLINE_MS),
+        });
+        assert.equal(response.status, 200, await response.text());
+      }
+      const spans = await listener.waitFor((all) => ours(all).length === 2, {
+        timeoutMs: DEADLINE_MS,
+      });
+      for (const { id, traceparent, tracestate } of cases) {
+        const exchange = await hop.exchange(id);
+        assert.equal(exchange.target, "/api/chat?token=QUERYSECRET2&beta=true", id);
+        assert.equal(exchange.requestHeaders.get("baggage"), baggage, `${id}: baggage unchanged`);
+        const sent = exchange.requestHeaders.get("traceparent")!;
+        const span = ours(spans).find((s) => sent === `00-${s.traceId}-${s.spanId}-01`);
+        assert.ok(span, `${id}: Ollama's traceparent ${sent} is the exporter's span`);
+        const server = spans.find((s) => s.spanId === span.parentSpanId)!;
+        assert.equal(server.kind, OtlpSpanKind.SERVER);
+        if (id === "continued") {
+          assert.equal(span.traceId, traceparent.split("-")[1]);
+          // Deno keeps the client's tracestate on the trace it continues.
+          assert.equal(exchange.requestHeaders.get("tracestate"), span.traceState || null, id);
+        } else {
+          // A new trace: the orphaned tracestate is not passed on with it.
+          assert.notEqual(exchange.requestHeaders.get("tracestate"), tracestate, id);
+        }
+        assert.equal(span.attributes["url.full"], `${hop.url}/api/chat`);
+      }
+      // The exporter's spans carry no query; Deno's server span records the URL as it came
+      // (url.full, url.query: its own attributes, which user code cannot replace).
+      for (const span of ours(spans)) {
+        const text = JSON.stringify(span, (_k, v) => typeof v === "bigint" ? String(v) : v);
+        assert.ok(!text.includes("QUERYSECRET2"), `${span.name}: the query reached the span`);
+      }
+    });
+  } finally {
+    await hop.close();
+    await simulator.close();
+  }
+});
+
+Deno.test({
+  name: "OpenTelemetry: a body over MAX_REQUEST_BYTES ends the span with request_too_large",
+  ignore,
+}, async () => {
+  const simulator = await OllamaSimulator.start({});
+  try {
+    await withOtelExporter(simulator.url, async (exporter, listener) => {
+      const response = await fetch(`${exporter.url}/api/generate`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "llama3.2", prompt: "y".repeat(4096) }),
+        signal: AbortSignal.timeout(DEADLINE_MS),
+      });
+      assert.equal(response.status, 413);
+      await response.body?.cancel();
+      const [span] = await listener.waitFor((spans) => ours(spans).length === 1, {
+        timeoutMs: DEADLINE_MS,
+      }).then(ours);
+      assert.equal(span!.attributes["error.type"], "request_too_large");
+      assert.equal(span!.attributes["http.response.status_code"], 413);
+      assert.equal(span!.status.code, 2);
+    }, { MAX_REQUEST_BYTES: "1024" });
+  } finally {
+    await simulator.close();
+  }
 });

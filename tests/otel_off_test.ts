@@ -16,7 +16,7 @@ Deno.test("OpenTelemetry off: no span, the client's trace context reaches Ollama
   const hop = RecordingHop.start(simulator.url);
   const harness = await ExporterHarness.start({ upstream: hop.url });
   try {
-    assert.equal(harness.exporter.telemetry, false);
+    assert.equal(harness.exporter.telemetryOn, false);
     const context = {
       traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
       tracestate: "vendor=opaque,other=1",
@@ -31,6 +31,7 @@ Deno.test("OpenTelemetry off: no span, the client's trace context reaches Ollama
           stream: false,
           messages: [{ role: "user", content: "hi" }],
         }),
+        signal: AbortSignal.timeout(20_000),
       });
       assert.equal(response.status, 200, await response.text());
       const received = (await hop.exchange(id)).requestHeaders;

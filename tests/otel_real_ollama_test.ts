@@ -227,6 +227,7 @@ Deno.test({
           ...(call.traceparent ? { traceparent: call.traceparent } : {}),
         },
         ...(call.body ? { body: JSON.stringify(call.body) } : {}),
+        signal: AbortSignal.timeout(30_000),
       });
       answers.set(call.id, await response.text());
       const expected = call.id === "unknown-model" ? 404 : 200;
@@ -339,6 +340,7 @@ Deno.test({
     // --- Exemplars carry the spans' trace ids ---------------------------------------------------
     const openMetrics = await (await fetch(`${base}/metrics`, {
       headers: { accept: "application/openmetrics-text; version=1.0.0" },
+      signal: AbortSignal.timeout(10_000),
     })).text();
     const exemplarIds = exemplarTraceIds(openMetrics, "ollama_response_seconds");
     for (const call of CALLS) {
@@ -349,7 +351,9 @@ Deno.test({
     }
 
     // --- Metrics: the receiver against the wire and /metrics ----------------------------------
-    const samples = parseExposition(await (await fetch(`${base}/metrics`)).text());
+    const samples = parseExposition(
+      await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) })).text(),
+    );
     const genAi = CALLS.filter((call) => call.operation !== undefined);
     const total = (
       calls: readonly Call[],
@@ -473,11 +477,18 @@ Deno.test({
     // --- No text: neither prompts nor answers are in anything exported ------------------------
     const exported = listener.rawBodies().map((body) => new TextDecoder().decode(body)).join("\n");
     assert.ok(!exported.includes(SECRET), "a prompt reached the exported telemetry");
+    let fragments = 0;
     for (const [id, text] of answers) {
       for (const fragment of contentFragments(text)) {
+        fragments++;
         assert.ok(!exported.includes(fragment), `${id}: answer text reached the telemetry`);
       }
     }
+    assert.ok(fragments >= 4, `only ${fragments} pieces of answer text were looked for`);
+    // ... nor in any series the receiver holds (metric attributes and resource).
+    const series = JSON.stringify(await receiver.query('{__name__=~"gen_ai.*"}'));
+    assert.ok(series.includes("tiny:latest"), "the receiver's series were read");
+    assert.ok(!series.includes(SECRET), "a prompt reached a metric attribute");
   } finally {
     if (exporter) {
       exporter.kill("SIGTERM");

@@ -123,7 +123,7 @@ export class RequestObservation {
     if (sinks.telemetry !== undefined) {
       const telemetry = sinks.telemetry.begin(info);
       this.#telemetry = telemetry;
-      const traceId = telemetry.traceId;
+      const traceId = telemetry?.traceId;
       if (traceId !== undefined) this.#info = { ...info, traceId };
     }
     this.#inFlightLabel = sinks.models.label(info.model);

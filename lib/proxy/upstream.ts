@@ -73,7 +73,8 @@ export class Upstream {
    * fires first.
    *
    * `traceHeaders` (lower-case names) replace the client's fields of the same names: the trace
-   * context of the exporter's own span, when OpenTelemetry is on.
+   * context of the exporter's own span, when OpenTelemetry is on; an empty value drops the
+   * client's field without sending one.
    *
    * `clientSignal` (the request's signal) cancels the upstream call, and the reading of its
    * body: a client that leaves closes the upstream connection.
@@ -95,7 +96,7 @@ export class Upstream {
         ...withoutHopHeaders(request.headers, {
           drop: [...this.#drop, ...trace.map(([name]) => name)],
         }),
-        ...trace,
+        ...trace.filter(([, value]) => value !== ""),
       ];
     const method = request.method;
     let body: Uint8Array | ReadableStream<Uint8Array> | null = options.body ?? null;

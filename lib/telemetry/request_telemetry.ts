@@ -20,8 +20,12 @@ import type { HeaderPairs } from "../http1/header_pairs.ts";
 import type { GenAiAttributes, GenAiMeasurement, GenAiMetrics } from "./gen_ai_metrics.ts";
 import { type GenAiOperation, genAiOperation } from "./gen_ai_operation.ts";
 
-/** The names of the trace-context headers a propagator may set (lower-case). */
-export const TRACE_CONTEXT_HEADERS: readonly string[] = ["traceparent", "tracestate", "baggage"];
+/**
+ * The W3C Trace Context headers the exporter sends Ollama for its span, replacing the client's:
+ * `tracestate` belongs to the `traceparent` it travels with. `baggage` is the application's and
+ * passes unchanged.
+ */
+const TRACE_CONTEXT_HEADERS = ["traceparent", "tracestate"] as const;
 
 /** Where requests go: Ollama's address, the `server.*` attributes. */
 export interface TelemetryServer {
@@ -64,9 +68,13 @@ export interface TelemetryOutcome extends GenAiMeasurement {
 /** The longest model name put on a span (a client chooses it). */
 const MAX_MODEL_NAME = 256;
 
-/** Epoch milliseconds of a `performance.now()` reading, as span times take them. */
-function epochMs(now: number): number {
-  return performance.timeOrigin + now;
+/**
+ * Epoch milliseconds of a `performance.now()` reading, as span times take them: anchored to the
+ * wall clock now (as Deno stamps its own spans), not to the process start, so that a corrected
+ * clock does not put the exporter's spans outside their parents.
+ */
+function epochMs(at: number): number {
+  return Date.now() - (performance.now() - at);
 }
 
 /** One request's span, started when the request is, ended exactly once. */
@@ -75,20 +83,29 @@ export class RequestTelemetry {
   #metrics: GenAiMetrics;
   #server: TelemetryServer;
   #operation: GenAiOperation | undefined;
+  #onError: (error: unknown) => void;
   #ended = false;
 
   /**
-   * Starts the client span under the active context (`Deno.serve`'s server span).
+   * Starts the client span under the active context (`Deno.serve`'s server span). Its `url.full`
+   * has no query string (a client's may carry credentials).
    *
    * @param tracer the exporter's tracer.
-   * @param options the instruments, Ollama's address and the request.
+   * @param options the instruments, Ollama's address, the request, and where errors thrown later
+   * by the OpenTelemetry API go (the methods never throw).
    */
   constructor(
     tracer: Tracer,
-    options: { metrics: GenAiMetrics; server: TelemetryServer; request: TelemetryRequest },
+    options: {
+      metrics: GenAiMetrics;
+      server: TelemetryServer;
+      request: TelemetryRequest;
+      onError: (error: unknown) => void;
+    },
   ) {
     this.#metrics = options.metrics;
     this.#server = options.server;
+    this.#onError = options.onError;
     this.#operation = genAiOperation(options.request.endpoint);
     const { method, path, start } = options.request;
     this.#span = tracer.startSpan(this.#operation ?? method, {
@@ -108,28 +125,62 @@ export class RequestTelemetry {
 
   /** The trace id of the span, when it is recorded (not sampled out). */
   get traceId(): string | undefined {
-    return this.#span.isRecording() ? this.#span.spanContext().traceId : undefined;
+    try {
+      return this.#span.isRecording() ? this.#span.spanContext().traceId : undefined;
+    } catch (error) {
+      this.#onError(error);
+      return undefined;
+    }
   }
 
   /**
-   * The trace-context headers to send to Ollama in place of the client's, so that Ollama's side
-   * (if it traces) continues this span.
+   * The trace-context headers to send to Ollama in place of the client's (`traceparent`, and
+   * `tracestate` when the span has one; an empty value when it has none, so that the client's
+   * is dropped rather than paired with another parent), so that Ollama's side, if it traces,
+   * continues this span.
    */
   propagationHeaders(): HeaderPairs {
-    const carrier: Record<string, string> = {};
-    propagation.inject(trace.setSpan(context.active(), this.#span), carrier);
-    return Object.entries(carrier);
+    try {
+      const carrier: Record<string, string> = {};
+      propagation.inject(trace.setSpan(context.active(), this.#span), carrier);
+      if (carrier.traceparent === undefined) return [];
+      return TRACE_CONTEXT_HEADERS.map((name) => [name, carrier[name] ?? ""]);
+    } catch (error) {
+      this.#onError(error);
+      return [];
+    }
   }
 
   /** Adds the first-token event at `now` (`performance.now()`). */
   firstToken(now: number): void {
-    this.#span.addEvent("gen_ai.first_token", epochMs(now));
+    try {
+      this.#span.addEvent("gen_ai.first_token", epochMs(now));
+    } catch (error) {
+      this.#onError(error);
+    }
   }
 
-  /** Ends the span with the outcome and records the GenAI metrics of an inference request. */
+  /**
+   * Ends the span with the outcome and records the GenAI metrics of an inference request; the
+   * span ends even when recording fails.
+   */
   end(outcome: TelemetryOutcome): void {
     if (this.#ended) return;
     this.#ended = true;
+    try {
+      this.#describe(outcome);
+    } catch (error) {
+      this.#onError(error);
+    } finally {
+      try {
+        this.#span.end(epochMs(outcome.end));
+      } catch (error) {
+        this.#onError(error);
+      }
+    }
+  }
+
+  #describe(outcome: TelemetryOutcome): void {
     const span = this.#span;
     const server = this.#server;
     const operation = this.#operation;
@@ -142,7 +193,7 @@ export class RequestTelemetry {
       const attributes: GenAiAttributes = {
         "gen_ai.operation.name": operation,
         "gen_ai.provider.name": "ollama",
-        "gen_ai.request.model": outcome.model,
+        ...(outcome.model === "" ? {} : { "gen_ai.request.model": outcome.model }),
         "server.address": server.address,
         "server.port": server.port,
         ...(outcome.errorType === undefined ? {} : { "error.type": outcome.errorType }),
@@ -163,6 +214,5 @@ export class RequestTelemetry {
       }
       this.#metrics.record(outcome, attributes);
     }
-    span.end(epochMs(outcome.end));
   }
 }

@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { Logger } from "../log.ts";
+import { errorDetail } from "../error_detail.ts";
 import type { Telemetry } from "./telemetry.ts";
 
 /**
@@ -23,10 +25,24 @@ export function runtimeTelemetryEnabled(): boolean {
 
 /**
  * The exporter's spans and GenAI metrics for requests to Ollama at `ollama`, when Deno's
- * OpenTelemetry is on; `undefined` (and nothing loaded) when it is off.
+ * OpenTelemetry is on; `undefined` (and nothing loaded) when it is off. When the support cannot be
+ * loaded or set up (e.g. `@opentelemetry/api` not cached and no registry to fetch it from), the
+ * exporter runs without it: proxying matters more than its telemetry. `logger` says so, as an
+ * error naming the cause.
  */
-export async function runtimeTelemetry(ollama: URL): Promise<Telemetry | undefined> {
+export async function runtimeTelemetry(
+  ollama: URL,
+  options: { logger?: Logger } = {},
+): Promise<Telemetry | undefined> {
   if (!runtimeTelemetryEnabled()) return undefined;
-  const { Telemetry } = await import("./telemetry.ts");
-  return new Telemetry(ollama);
+  try {
+    const { Telemetry } = await import("./telemetry.ts");
+    return new Telemetry(ollama, options);
+  } catch (error) {
+    options.logger?.error(
+      "Cannot set up the OpenTelemetry support that OTEL_DENO=true asks for; running without it",
+      { error: errorDetail(error) },
+    );
+    return undefined;
+  }
 }

@@ -2,13 +2,18 @@
  * OpenTelemetry for the exporter, on when Deno's own is (`OTEL_DENO=true`): Deno then registers
  * its tracer and meter providers with `@opentelemetry/api`, exports over OTLP as the standard
  * `OTEL_*` variables say, and opens a server span per incoming request. Off, this module is not
- * even loaded (`runtime_telemetry.ts`) and requests pay one check.
+ * even loaded (`runtime_telemetry.ts`) and requests only find the telemetry absent.
+ *
+ * Telemetry never breaks proxying: an error thrown by the OpenTelemetry API is caught, logged once
+ * as a warning, and the request goes on as if it were off.
  *
  * @module
  */
 
 import { metrics, trace, type Tracer } from "@opentelemetry/api";
 import { VERSION } from "../build_info.ts";
+import type { Logger } from "../log.ts";
+import { errorDetail } from "../error_detail.ts";
 import { GenAiMetrics } from "./gen_ai_metrics.ts";
 import {
   RequestTelemetry,
@@ -17,7 +22,7 @@ import {
 } from "./request_telemetry.ts";
 
 /** The instrumentation scope name of the exporter's spans and metrics. */
-export const SCOPE_NAME = "ollama-exporter";
+const SCOPE_NAME = "ollama-exporter";
 
 /** `server.address` and `server.port` of an Ollama URL. */
 function serverOf(ollama: URL): TelemetryServer {
@@ -31,25 +36,47 @@ export class Telemetry {
   #tracer: Tracer;
   #metrics: GenAiMetrics;
   #server: TelemetryServer;
+  #logger: Logger | undefined;
+  #warned = false;
 
   /**
-   * Uses the global providers of `@opentelemetry/api` (whatever they are: a test may register
-   * its own).
+   * Uses the global providers of `@opentelemetry/api` (Deno's, when it registered them).
    *
    * @param ollama Ollama's base URL (`server.address`, `server.port`).
+   * @param options `logger` gets one warning the first time the OpenTelemetry API throws.
    */
-  constructor(ollama: URL) {
+  constructor(ollama: URL, options: { logger?: Logger } = {}) {
     this.#tracer = trace.getTracer(SCOPE_NAME, VERSION);
     this.#metrics = new GenAiMetrics(metrics.getMeter(SCOPE_NAME, VERSION));
     this.#server = serverOf(ollama);
+    this.#logger = options.logger;
   }
 
-  /** Starts the span of a proxied request under the active context. */
-  begin(request: TelemetryRequest): RequestTelemetry {
-    return new RequestTelemetry(this.#tracer, {
-      metrics: this.#metrics,
-      server: this.#server,
-      request,
-    });
+  /**
+   * Starts the span of a proxied request under the active context, or returns `undefined` when
+   * the OpenTelemetry API fails (the request then goes without).
+   */
+  begin(request: TelemetryRequest): RequestTelemetry | undefined {
+    try {
+      return new RequestTelemetry(this.#tracer, {
+        metrics: this.#metrics,
+        server: this.#server,
+        request,
+        onError: (error) => this.#failed(error),
+      });
+    } catch (error) {
+      this.#failed(error);
+      return undefined;
+    }
+  }
+
+  #failed(error: unknown): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    this.#logger?.warn(
+      "OpenTelemetry failed for a request; it is proxied and counted on /metrics without it " +
+        "(reported once)",
+      { error: errorDetail(error) },
+    );
   }
 }

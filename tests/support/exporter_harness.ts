@@ -10,6 +10,7 @@ import { Exporter } from "../../lib/exporter.ts";
 import { Logger } from "../../lib/log.ts";
 import { parseExposition, sample } from "./exposition.ts";
 import { OllamaSimulator, type SimulatorOptions } from "./ollama_simulator.ts";
+import type { Telemetry } from "../../lib/telemetry/telemetry.ts";
 
 /** A running exporter and simulator pair. */
 export class ExporterHarness {
@@ -37,10 +38,16 @@ export class ExporterHarness {
 
   /**
    * Starts a simulator and an exporter in front of it. `env` adds configuration variables;
-   * `upstream` overrides OLLAMA_HOST (e.g. a dead port).
+   * `upstream` overrides OLLAMA_HOST (e.g. a dead port); `telemetry` builds the exporter's
+   * OpenTelemetry side with the harness's logger (none by default).
    */
   static async start(
-    options: { simulator?: SimulatorOptions; env?: Record<string, string>; upstream?: string } = {},
+    options: {
+      simulator?: SimulatorOptions;
+      env?: Record<string, string>;
+      upstream?: string;
+      telemetry?: (logger: Logger) => Telemetry;
+    } = {},
   ): Promise<ExporterHarness> {
     const simulator = await OllamaSimulator.start(options.simulator ?? {});
     const config = loadConfig({
@@ -50,7 +57,8 @@ export class ExporterHarness {
     });
     const logs: string[] = [];
     const logger = new Logger("DEBUG", { sink: (line) => logs.push(line) });
-    const exporter = new Exporter(config, { logger });
+    const telemetry = options.telemetry?.(logger);
+    const exporter = new Exporter(config, { logger, ...(telemetry ? { telemetry } : {}) });
     await exporter.monitor.check();
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
@@ -110,7 +118,12 @@ export const FIXED_CLOCK = { now: (): number => 1764000000000 };
  * and closes both afterwards, whatever happens.
  */
 export async function withHarness(
-  options: { simulator?: SimulatorOptions; env?: Record<string, string>; upstream?: string },
+  options: {
+    simulator?: SimulatorOptions;
+    env?: Record<string, string>;
+    upstream?: string;
+    telemetry?: (logger: Logger) => Telemetry;
+  },
   body: (harness: ExporterHarness) => Promise<void>,
 ): Promise<void> {
   const harness = await ExporterHarness.start({

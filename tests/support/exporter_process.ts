@@ -64,9 +64,13 @@ export class ExporterProcess {
     }
   }
 
-  /** Sends a signal. */
+  /** Sends a signal; a no-op once the process has exited (its output stays readable). */
   kill(signal: Deno.Signal): void {
-    this.#child.kill(signal);
+    try {
+      this.#child.kill(signal);
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+    }
   }
 
   /** Waits for the exit; returns the code and everything written to stderr and stdout. */
