@@ -69,12 +69,12 @@ export interface TelemetryOutcome extends GenAiMeasurement {
 const MAX_MODEL_NAME = 256;
 
 /**
- * Epoch milliseconds of a `performance.now()` reading, as span times take them: anchored to the
- * wall clock now (as Deno stamps its own spans), not to the process start, so that a corrected
- * clock does not put the exporter's spans outside their parents.
+ * How far the wall clock is ahead of `performance.now()`, read once per span: its times are then
+ * on the wall clock (as Deno stamps its own spans, so a corrected clock does not put the
+ * exporter's spans outside their parents) and keep their exact order and distances.
  */
-function epochMs(at: number): number {
-  return Date.now() - (performance.now() - at);
+function wallClockOffset(): number {
+  return Date.now() - performance.now();
 }
 
 /** One request's span, started when the request is, ended exactly once. */
@@ -84,6 +84,7 @@ export class RequestTelemetry {
   #server: TelemetryServer;
   #operation: GenAiOperation | undefined;
   #onError: (error: unknown) => void;
+  #offset = wallClockOffset();
   #ended = false;
 
   /**
@@ -110,7 +111,7 @@ export class RequestTelemetry {
     const { method, path, start } = options.request;
     this.#span = tracer.startSpan(this.#operation ?? method, {
       kind: SpanKind.CLIENT,
-      startTime: epochMs(start),
+      startTime: this.#offset + start,
       attributes: {
         "http.request.method": method,
         "url.full": options.server.base + path,
@@ -154,7 +155,7 @@ export class RequestTelemetry {
   /** Adds the first-token event at `now` (`performance.now()`). */
   firstToken(now: number): void {
     try {
-      this.#span.addEvent("gen_ai.first_token", epochMs(now));
+      this.#span.addEvent("gen_ai.first_token", this.#offset + now);
     } catch (error) {
       this.#onError(error);
     }
@@ -173,7 +174,7 @@ export class RequestTelemetry {
       this.#onError(error);
     } finally {
       try {
-        this.#span.end(epochMs(outcome.end));
+        this.#span.end(this.#offset + outcome.end);
       } catch (error) {
         this.#onError(error);
       }
