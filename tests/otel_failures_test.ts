@@ -134,6 +134,10 @@ Deno.test({
     assert.equal(span!.attributes["http.response.status_code"], 502);
     assert.equal(span!.status.code, 2);
     assert.equal(span!.events.length, 0);
+    // The request's log line names the trace.
+    exporter.kill("SIGTERM");
+    const { stderr } = await exporter.exit();
+    assert.match(stderr, new RegExp(`proxied .* error=upstream_unreachable trace_id=${traceId}`));
   });
 });
 

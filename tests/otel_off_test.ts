@@ -43,6 +43,11 @@ Deno.test("OpenTelemetry off: no span, the client's trace context reaches Ollama
         );
       }
     }
+    // The log line of each request names the client's trace, when it sent one.
+    const proxied = harness.logs.filter((line) => line.includes(" proxied "));
+    assert.equal(proxied.length, 2, harness.logs.join("\n"));
+    assert.match(proxied[0]!, / trace_id=0af7651916cd43dd8448eb211c80319c$/);
+    assert.doesNotMatch(proxied[1]!, /trace_id/);
   } finally {
     await harness.close();
     await hop.close();

@@ -289,6 +289,7 @@ export class RequestObservation {
         prompt_tokens: stats?.promptTokens,
         output_tokens: stats?.outputTokens,
         error: this.#reason,
+        trace_id: info.traceId,
       });
     }
   }
