@@ -13,6 +13,7 @@ import { OllamaSimulator } from "./support/ollama_simulator.ts";
 import { type DecodedSpan, OTEL_PROTO_ABSENT, OtlpSpanKind } from "./support/otlp_proto.ts";
 import { OtlpTraceListener } from "./support/otlp_trace_listener.ts";
 import { EXCHANGE_ID_HEADER, RecordingHop } from "./support/recording_hop.ts";
+import { rawRequest } from "./support/raw_http.ts";
 
 if (OTEL_PROTO_ABSENT !== null) console.log(OTEL_PROTO_ABSENT);
 
@@ -192,12 +193,15 @@ Deno.test({
         assert.equal(server.kind, OtlpSpanKind.SERVER);
         if (id === "continued") {
           assert.equal(span.traceId, traceparent.split("-")[1]);
-          // Deno keeps the client's tracestate on the trace it continues.
-          assert.equal(exchange.requestHeaders.get("tracestate"), span.traceState || null, id);
+          // The span continues the client's trace: its tracestate goes along unchanged.
+          assert.equal(exchange.requestHeaders.get("tracestate"), tracestate, id);
         } else {
           // A new trace: the orphaned tracestate is not passed on with it.
-          assert.notEqual(exchange.requestHeaders.get("tracestate"), tracestate, id);
+          assert.equal(exchange.requestHeaders.get("tracestate"), null, id);
         }
+        // The exporter's span lies inside its parent, on the same clock.
+        assert.ok(span.startTimeUnixNano >= server.startTimeUnixNano, `${id}: starts before`);
+        assert.ok(span.endTimeUnixNano <= server.endTimeUnixNano, `${id}: ends after`);
         assert.equal(span.attributes["url.full"], `${hop.url}/api/chat`);
       }
       // The exporter's spans carry no query; Deno's server span records the URL as it came
@@ -236,6 +240,64 @@ Deno.test({
       assert.equal(span!.status.code, 2);
     }, { MAX_REQUEST_BYTES: "1024" });
   } finally {
+    await simulator.close();
+  }
+});
+
+Deno.test({
+  name: "OpenTelemetry: a client's `Traceparent` in any letter case is continued",
+  ignore,
+}, async () => {
+  const simulator = await OllamaSimulator.start({});
+  const hop = RecordingHop.start(simulator.url);
+  try {
+    await withOtelExporter(hop.url, async (exporter, listener) => {
+      const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+      const parentId = "00f067aa0ba902b7";
+      const body = JSON.stringify({
+        model: "llama3.2",
+        stream: false,
+        messages: [{ role: "user", content: "x" }],
+      });
+      // As Go's net/http writes them: canonical case, which fetch cannot send.
+      const response = await rawRequest(Number(new URL(exporter.url).port), "/api/chat", {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          Traceparent: `00-${traceId}-${parentId}-01`,
+          Tracestate: "congo=t61rcWkgMzE",
+          [EXCHANGE_ID_HEADER]: "go-client",
+        },
+        body,
+        timeoutMs: DEADLINE_MS,
+      });
+      assert.equal(response.status, 200);
+      const [span] = await listener.waitFor((spans) => ours(spans).length === 1, {
+        timeoutMs: DEADLINE_MS,
+      }).then(ours);
+      assert.equal(span!.traceId, traceId, "the client's trace is continued");
+      const exchange = await hop.exchange("go-client");
+      assert.equal(
+        exchange.requestHeaders.get("traceparent"),
+        `00-${traceId}-${span!.spanId}-01`,
+      );
+      assert.equal(exchange.requestHeaders.get("tracestate"), "congo=t61rcWkgMzE");
+      // Its parent is the client's span, or Deno's server span when Deno read the header.
+      const spans = listener.spans();
+      const server = spans.find((s) => s.kind === OtlpSpanKind.SERVER && s.name === "POST")!;
+      if (server.traceId === traceId) assert.equal(span!.parentSpanId, server.spanId);
+      else {
+        assert.equal(span!.parentSpanId, parentId);
+        assert.deepEqual(span!.links.map((link) => link.spanId), [server.spanId]);
+      }
+      const metrics = await (await fetch(`${exporter.url}/metrics`, {
+        headers: { accept: "application/openmetrics-text; version=1.0.0" },
+        signal: AbortSignal.timeout(DEADLINE_MS),
+      })).text();
+      assert.match(metrics, new RegExp(`# \\{trace_id="${traceId}"\\}`));
+    });
+  } finally {
+    await hop.close();
     await simulator.close();
   }
 });

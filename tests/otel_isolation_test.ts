@@ -1,11 +1,18 @@
 /**
- * An OpenTelemetry API that throws never fails a request (issue #15): with tracer and meter
- * providers whose every call throws registered as the global ones, requests through the exporter
+ * An OpenTelemetry API that throws never fails a request (issue #15): with a tracer provider, a
+ * meter provider and a propagator whose calls throw registered as the global ones, requests through the exporter
  * get Ollama's answers byte for byte, `/metrics` counts them, and one warning is logged.
  */
 import assert from "node:assert/strict";
-import { metrics, trace } from "@opentelemetry/api";
-import type { Meter, MeterProvider, Span, Tracer, TracerProvider } from "@opentelemetry/api";
+import { metrics, propagation, trace } from "@opentelemetry/api";
+import type {
+  Meter,
+  MeterProvider,
+  Span,
+  TextMapPropagator,
+  Tracer,
+  TracerProvider,
+} from "@opentelemetry/api";
 import { withHarness } from "./support/exporter_harness.ts";
 import { Telemetry } from "../lib/telemetry/telemetry.ts";
 
@@ -44,6 +51,7 @@ for (const where of ["start", "later"] as const) {
     };
     assert.ok(trace.setGlobalTracerProvider(tracer));
     assert.ok(metrics.setGlobalMeterProvider(meterProvider));
+    assert.ok(propagation.setGlobalPropagator(throwing<TextMapPropagator>("propagator")));
     try {
       await withHarness({
         telemetry: (logger) => new Telemetry(new URL("http://127.0.0.1:11434"), { logger }),
@@ -61,7 +69,10 @@ for (const where of ["start", "later"] as const) {
         ) {
           const init = {
             method: "POST",
-            headers: { "content-type": "application/json" },
+            headers: {
+              "content-type": "application/json",
+              traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            },
             body: JSON.stringify(body),
             signal: AbortSignal.timeout(20_000),
           };
@@ -89,6 +100,7 @@ for (const where of ["start", "later"] as const) {
     } finally {
       trace.disable();
       metrics.disable();
+      propagation.disable();
     }
   });
 }

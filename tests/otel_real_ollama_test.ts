@@ -489,6 +489,11 @@ Deno.test({
     const series = JSON.stringify(await receiver.query('{__name__=~"gen_ai.*"}'));
     assert.ok(series.includes("tiny:latest"), "the receiver's series were read");
     assert.ok(!series.includes(SECRET), "a prompt reached a metric attribute");
+    for (const [id, text] of answers) {
+      for (const fragment of contentFragments(text)) {
+        assert.ok(!series.includes(fragment), `${id}: answer text reached a metric attribute`);
+      }
+    }
   } finally {
     if (exporter) {
       exporter.kill("SIGTERM");

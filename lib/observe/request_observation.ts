@@ -14,6 +14,7 @@ import { type FinishReason, finishReason } from "./finish_reason.ts";
 import { SLOT_ENDPOINTS, type SlotTracker } from "./slot_tracker.ts";
 import { Http1TimeoutError } from "../http1/http1_timeout_error.ts";
 import type { HeaderPairs } from "../http1/header_pairs.ts";
+import type { TraceParent } from "../trace_parent.ts";
 import type { Telemetry } from "../telemetry/telemetry.ts";
 import type { RequestTelemetry } from "../telemetry/request_telemetry.ts";
 
@@ -61,8 +62,13 @@ export interface RequestInfo {
   readonly admitOnSuccess?: boolean;
   /** `performance.now()` when the request arrived. */
   readonly start: number;
-  /** The trace id of the request's W3C `traceparent`, attached to its timings as an exemplar. */
+  /**
+   * The trace id the request's measurements point at (exemplars, the log line): its span's when
+   * OpenTelemetry is on, else that of the client's `traceparent`.
+   */
   readonly traceId?: string;
+  /** The client's valid `traceparent`, for the span to continue. */
+  readonly traceParent?: TraceParent;
 }
 
 /** The context length of each loaded model, as Ollama reports it (`GET /api/ps`). */

@@ -27,7 +27,7 @@ import {
 import { PassThroughObserver } from "../observe/pass_through_observer.ts";
 import type { UpstreamResponse } from "../http1/upstream_response.ts";
 import { errorDetail } from "../error_detail.ts";
-import { traceIdOf } from "../trace_parent.ts";
+import { traceParentOf } from "../trace_parent.ts";
 
 /** How one observed route differs from the others. */
 export interface ObservedExchangeOptions {
@@ -59,7 +59,7 @@ function startObservation(
   options: { route: RouteContext; model: string; admitOnSuccess?: boolean },
 ): RequestObservation {
   const { url, start } = options.route;
-  const traceId = traceIdOf(request.headers.get("traceparent"));
+  const traceParent = traceParentOf(request.headers.get("traceparent"));
   return new RequestObservation(context.sinks, {
     method: request.method,
     path: url.pathname,
@@ -68,7 +68,7 @@ function startObservation(
     start,
     ...(context.clientOf ? { client: context.clientOf(request) } : {}),
     ...(options.admitOnSuccess === false ? { admitOnSuccess: false } : {}),
-    ...(traceId === undefined ? {} : { traceId }),
+    ...(traceParent === undefined ? {} : { traceId: traceParent.traceId, traceParent }),
   });
 }
 

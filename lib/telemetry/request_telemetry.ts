@@ -9,6 +9,7 @@
 
 import {
   context,
+  type Link,
   propagation,
   type Span,
   SpanKind,
@@ -17,6 +18,7 @@ import {
   type Tracer,
 } from "@opentelemetry/api";
 import type { HeaderPairs } from "../http1/header_pairs.ts";
+import type { TraceParent } from "../trace_parent.ts";
 import type { GenAiAttributes, GenAiMeasurement, GenAiMetrics } from "./gen_ai_metrics.ts";
 import { type GenAiOperation, genAiOperation } from "./gen_ai_operation.ts";
 
@@ -39,6 +41,8 @@ export interface TelemetryServer {
 
 /** What a request is, when its span starts. */
 export interface TelemetryRequest {
+  /** The client's valid `traceparent`, when it sent one. */
+  readonly traceParent?: TraceParent;
   /** The HTTP method. */
   readonly method: string;
   /** The URL pathname. */
@@ -69,12 +73,17 @@ export interface TelemetryOutcome extends GenAiMeasurement {
 const MAX_MODEL_NAME = 256;
 
 /**
- * How far the wall clock is ahead of `performance.now()`, read once per span: its times are then
- * on the wall clock (as Deno stamps its own spans, so a corrected clock does not put the
- * exporter's spans outside their parents) and keep their exact order and distances.
+ * The epoch milliseconds of `performance.now()`'s zero, read once per span so that its start,
+ * first-token event and end keep their exact order and distances. That is the process's time
+ * origin (sub-millisecond, on the clock Deno stamps its own spans with), moved by the wall clock's
+ * drift since the process started once that is over a millisecond (`Date.now()` has whole
+ * milliseconds only), so that a corrected clock does not put the exporter's spans beside their
+ * parents.
  */
-function wallClockOffset(): number {
-  return Date.now() - performance.now();
+function clockOrigin(): number {
+  const origin = performance.timeOrigin;
+  const drift = Date.now() - (origin + performance.now());
+  return Math.abs(drift) > 1 ? origin + drift : origin;
 }
 
 /** One request's span, started when the request is, ended exactly once. */
@@ -84,7 +93,9 @@ export class RequestTelemetry {
   #server: TelemetryServer;
   #operation: GenAiOperation | undefined;
   #onError: (error: unknown) => void;
-  #offset = wallClockOffset();
+  /** Whether the span continues the client's trace (its `tracestate` then stays valid). */
+  #continues: boolean;
+  #offset = clockOrigin();
   #ended = false;
 
   /**
@@ -108,10 +119,27 @@ export class RequestTelemetry {
     this.#server = options.server;
     this.#onError = options.onError;
     this.#operation = genAiOperation(options.request.endpoint);
-    const { method, path, start } = options.request;
+    const { method, path, start, traceParent: client } = options.request;
+    // The parent: Deno.serve's server span, which continues the client's trace — except when the
+    // client named its header other than in lower case (`Traceparent`, as Go sends it), which
+    // Deno 2.9.6 does not read: the span then continues the client's trace itself and links to
+    // the server span.
+    let parent = context.active();
+    let links: Link[] | undefined;
+    const server = trace.getSpan(parent);
+    if (client !== undefined && server?.spanContext().traceId !== client.traceId) {
+      if (server !== undefined) links = [{ context: server.spanContext() }];
+      parent = trace.setSpanContext(parent, {
+        traceId: client.traceId,
+        spanId: client.parentId,
+        traceFlags: client.flags,
+        isRemote: true,
+      });
+    }
     this.#span = tracer.startSpan(this.#operation ?? method, {
       kind: SpanKind.CLIENT,
       startTime: this.#offset + start,
+      ...(links ? { links } : {}),
       attributes: {
         "http.request.method": method,
         "url.full": options.server.base + path,
@@ -121,7 +149,9 @@ export class RequestTelemetry {
           ? { "gen_ai.operation.name": this.#operation, "gen_ai.provider.name": "ollama" }
           : {}),
       },
-    });
+    }, parent);
+    this.#continues = client !== undefined &&
+      this.#span.spanContext().traceId === client.traceId;
   }
 
   /** The trace id of the span, when it is recorded (not sampled out). */
@@ -135,16 +165,21 @@ export class RequestTelemetry {
   }
 
   /**
-   * The trace-context headers to send to Ollama in place of the client's (`traceparent`, and
-   * `tracestate` when the span has one; an empty value when it has none, so that the client's
-   * is dropped rather than paired with another parent), so that Ollama's side, if it traces,
-   * continues this span.
+   * The trace-context headers to send to Ollama in place of the client's, so that Ollama's side,
+   * if it traces, continues this span: `traceparent`, and `tracestate` — the span's own, else the
+   * client's unchanged when the span continues its trace, else none (an empty value: the client's
+   * is dropped rather than paired with another trace).
    */
   propagationHeaders(): HeaderPairs {
     try {
       const carrier: Record<string, string> = {};
       propagation.inject(trace.setSpan(context.active(), this.#span), carrier);
       if (carrier.traceparent === undefined) return [];
+      // The client's tracestate belongs to its trace: kept when the span continues it (and sets
+      // none of its own), dropped when the span started another.
+      if (carrier.tracestate === undefined && this.#continues) {
+        return [["traceparent", carrier.traceparent]];
+      }
       return TRACE_CONTEXT_HEADERS.map((name) => [name, carrier[name] ?? ""]);
     } catch (error) {
       this.#onError(error);

@@ -73,10 +73,14 @@ export class Telemetry {
   #failed(error: unknown): void {
     if (this.#warned) return;
     this.#warned = true;
-    this.#logger?.warn(
-      "OpenTelemetry failed for a request; it is proxied and counted on /metrics without it " +
-        "(reported once)",
-      { error: errorDetail(error) },
-    );
+    try {
+      this.#logger?.warn(
+        "OpenTelemetry failed for a request; it is proxied and counted on /metrics without it " +
+          "(reported once)",
+        { error: errorDetail(error) },
+      );
+    } catch {
+      // Whatever was thrown cannot even be described: the request goes on all the same.
+    }
   }
 }

@@ -72,6 +72,7 @@ export class ExporterHarness {
     const token = this.#token;
     const response = await fetch(`${this.url}/metrics`, {
       headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(10_000),
     });
     if (!response.ok) throw new Error(`Cannot scrape: HTTP ${response.status}`);
     return parseExposition(await response.text());

@@ -73,9 +73,26 @@ export class ExporterProcess {
     }
   }
 
-  /** Waits for the exit; returns the code and everything written to stderr and stdout. */
-  async exit(): Promise<{ code: number; stderr: string; stdout: string }> {
-    const status = await this.#child.status;
+  /**
+   * Waits for the exit; returns the code and everything written to stderr and stdout. A process
+   * still running after `options.timeoutMs` (default 60 s) is killed, and that is an error.
+   */
+  async exit(
+    options: { timeoutMs?: number } = {},
+  ): Promise<{ code: number; stderr: string; stdout: string }> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), options.timeoutMs ?? 60_000);
+    });
+    const status = await Promise.race([this.#child.status, late]);
+    clearTimeout(timer);
+    if (status === "late") {
+      this.kill("SIGKILL");
+      await this.#child.status;
+      throw new Error(
+        `The exporter did not exit within ${options.timeoutMs ?? 60_000} ms: ${await this.#stderr}`,
+      );
+    }
     return { code: status.code, stderr: await this.#stderr, stdout: await this.#stdout };
   }
 

@@ -85,10 +85,14 @@ export class OtlpReceiver {
   async query(promql: string): Promise<ReceiverSample[]> {
     let response: Response;
     try {
-      const flushed = await fetch(`${this.url}/internal/force_flush`);
+      const flushed = await fetch(`${this.url}/internal/force_flush`, {
+        signal: AbortSignal.timeout(10_000),
+      });
       await flushed.body?.cancel();
       if (!flushed.ok) throw new Error(`/internal/force_flush answered HTTP ${flushed.status}`);
-      response = await fetch(`${this.url}/api/v1/query?${new URLSearchParams({ query: promql })}`);
+      response = await fetch(`${this.url}/api/v1/query?${new URLSearchParams({ query: promql })}`, {
+        signal: AbortSignal.timeout(10_000),
+      });
     } catch (error) {
       throw new Error(
         `Cannot query ${promql} at ${this.url}: ${error instanceof Error ? error.message : error}`,
