@@ -8,7 +8,7 @@ import { ExporterHarness } from "./support/exporter_harness.ts";
 import { OllamaSimulator } from "./support/ollama_simulator.ts";
 import { EXCHANGE_ID_HEADER, RecordingHop } from "./support/recording_hop.ts";
 import { runtimeTelemetryEnabled } from "../lib/telemetry/runtime_telemetry.ts";
-import { genAiOperation } from "../lib/telemetry/gen_ai_operation.ts";
+import { endpointOperation } from "../lib/endpoint_operation.ts";
 
 Deno.test("OpenTelemetry off: no span, the client's trace context reaches Ollama unchanged", async () => {
   assert.equal(runtimeTelemetryEnabled(), false, "this test runs without OTEL_DENO");
@@ -73,7 +73,7 @@ Deno.test("GenAI operations: every inference endpoint and nothing else", () => {
     "other": undefined,
   };
   for (const [endpoint, operation] of Object.entries(expected)) {
-    assert.equal(genAiOperation(endpoint), operation, endpoint);
+    assert.equal(endpointOperation(endpoint), operation, endpoint);
   }
 });
 

@@ -11,7 +11,8 @@ import type { Logger } from "../log.ts";
 import type { ModelLabels } from "../model_labels.ts";
 import type { GenerationStats } from "./generation_stats.ts";
 import { type FinishReason, finishReason } from "./finish_reason.ts";
-import { SLOT_ENDPOINTS, type SlotTracker } from "./slot_tracker.ts";
+import type { SlotTracker } from "./slot_tracker.ts";
+import { endpointOperation } from "../endpoint_operation.ts";
 import { Http1TimeoutError } from "../http1/http1_timeout_error.ts";
 import type { HeaderPairs } from "../http1/header_pairs.ts";
 import type { TraceParent } from "../trace_parent.ts";
@@ -32,16 +33,6 @@ export type ErrorReason =
 
 /** What a chunk of output is: the model thinking, or its answer (text or a tool call). */
 export type OutputKind = "thinking" | "answer";
-
-/** The endpoints whose 2xx answers are generations, counted by `ollama_finished_generations_total`. */
-const GENERATION_ENDPOINTS: ReadonlySet<string> = new Set([
-  "/api/generate",
-  "/api/chat",
-  "/v1/chat/completions",
-  "/v1/completions",
-  "/v1/responses",
-  "/v1/messages",
-]);
 
 /** What a request is, as far as the metrics are concerned. */
 export interface RequestInfo {
@@ -118,6 +109,11 @@ export class RequestObservation {
   #reason: ErrorReason | undefined;
   #finished = false;
   #telemetry: RequestTelemetry | undefined;
+  /**
+   * Whether a 2xx answer is a generation (`ollama_finished_generations_total`, context usage):
+   * chat and text completion, not embeddings.
+   */
+  #generation: boolean;
 
   /**
    * Counts the request in flight, and starts its span when OpenTelemetry is on (whose trace id
@@ -126,15 +122,17 @@ export class RequestObservation {
   constructor(sinks: ObservationSinks, info: RequestInfo) {
     this.#sinks = sinks;
     this.#info = info;
+    const operation = endpointOperation(info.endpoint);
+    this.#generation = operation === "chat" || operation === "text_completion";
     if (sinks.telemetry !== undefined) {
-      const telemetry = sinks.telemetry.begin(info);
+      const telemetry = sinks.telemetry.begin(info, { operation });
       this.#telemetry = telemetry;
       const traceId = telemetry?.traceId;
       if (traceId !== undefined) this.#info = { ...info, traceId };
     }
     this.#inFlightLabel = sinks.models.label(info.model);
     sinks.metrics.inFlight.labels(this.#inFlightLabel, info.endpoint).inc();
-    this.#slot = sinks.slots !== undefined && SLOT_ENDPOINTS.has(info.endpoint);
+    this.#slot = sinks.slots !== undefined && operation !== undefined;
     if (this.#slot) sinks.slots!.enter(this.#inFlightLabel, info.endpoint);
   }
 
@@ -307,7 +305,7 @@ export class RequestObservation {
    * says `stop` after a tool call, which counts as `tool_calls` as in its OpenAI API.
    */
   #finishedReason(code: number): FinishReason | undefined {
-    if (code < 200 || code >= 300 || !GENERATION_ENDPOINTS.has(this.#info.endpoint)) return;
+    if (code < 200 || code >= 300 || !this.#generation) return;
     const failure = this.#reason;
     if (failure === "client_disconnect") return;
     if (failure !== undefined && failure !== "invalid_stats") return "error";
@@ -362,7 +360,7 @@ export class RequestObservation {
       const work = (stats.loadDurationNs ?? 0) + stats.promptEvalDurationNs + stats.evalDurationNs;
       metrics.queueWait.labels(model).observe(Math.max(0, stats.totalDurationNs - work) / ns);
     }
-    if (stats.promptTokens !== undefined && GENERATION_ENDPOINTS.has(this.#info.endpoint)) {
+    if (stats.promptTokens !== undefined && this.#generation) {
       this.#recordContext(model, stats.promptTokens + (stats.outputTokens ?? 0), now);
     }
     if (stats.promptTokens !== undefined) {

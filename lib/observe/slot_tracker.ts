@@ -12,26 +12,7 @@
  */
 
 import type { Gauge } from "../metrics/gauge.ts";
-
-/** The endpoints whose requests take one of a model's parallel slots. */
-export const SLOT_ENDPOINTS: ReadonlySet<string> = new Set([
-  "/api/generate",
-  "/api/chat",
-  "/api/embed",
-  "/api/embeddings",
-  "/v1/chat/completions",
-  "/v1/completions",
-  "/v1/embeddings",
-  "/v1/responses",
-  "/v1/messages",
-]);
-
-/** The embedding endpoints: their models have one slot. */
-const EMBEDDING_ENDPOINTS: ReadonlySet<string> = new Set([
-  "/api/embed",
-  "/api/embeddings",
-  "/v1/embeddings",
-]);
+import { endpointOperation } from "../endpoint_operation.ts";
 
 /** Counts the slot-taking requests in flight per model and sets the waiting gauge. */
 export class SlotTracker {
@@ -52,9 +33,9 @@ export class SlotTracker {
     this.#parallel = options.parallel;
   }
 
-  /** A request for the model labelled `model` started on `endpoint`. */
+  /** A request for the model labelled `model` started on `endpoint` (one that runs a model). */
   enter(model: string, endpoint: string): void {
-    if (EMBEDDING_ENDPOINTS.has(endpoint)) this.#embedding.add(model);
+    if (endpointOperation(endpoint) === "embeddings") this.#embedding.add(model);
     this.#set(model, (this.#inFlight.get(model) ?? 0) + 1);
   }
 

@@ -20,7 +20,7 @@ import {
 import type { HeaderPairs } from "../http1/header_pairs.ts";
 import type { TraceParent } from "../trace_parent.ts";
 import type { GenAiAttributes, GenAiMeasurement, GenAiMetrics } from "./gen_ai_metrics.ts";
-import { type GenAiOperation, genAiOperation } from "./gen_ai_operation.ts";
+import type { InferenceOperation } from "../endpoint_operation.ts";
 
 /**
  * The W3C Trace Context headers the exporter sends Ollama for its span, replacing the client's:
@@ -47,8 +47,6 @@ export interface TelemetryRequest {
   readonly method: string;
   /** The URL pathname. */
   readonly path: string;
-  /** The `endpoint` label value. */
-  readonly endpoint: string;
   /** `performance.now()` when the request arrived. */
   readonly start: number;
 }
@@ -91,7 +89,7 @@ export class RequestTelemetry {
   #span: Span;
   #metrics: GenAiMetrics;
   #server: TelemetryServer;
-  #operation: GenAiOperation | undefined;
+  #operation: InferenceOperation | undefined;
   #onError: (error: unknown) => void;
   /** Whether the span continues the client's trace (its `tracestate` then stays valid). */
   #continues: boolean;
@@ -103,8 +101,9 @@ export class RequestTelemetry {
    * has no query string (a client's may carry credentials).
    *
    * @param tracer the exporter's tracer.
-   * @param options the instruments, Ollama's address, the request, and where errors thrown later
-   * by the OpenTelemetry API go (the methods never throw).
+   * @param options the instruments, Ollama's address, the request, what its endpoint does (when
+   * it runs a model), and where errors thrown later by the OpenTelemetry API go (the methods
+   * never throw).
    */
   constructor(
     tracer: Tracer,
@@ -112,13 +111,14 @@ export class RequestTelemetry {
       metrics: GenAiMetrics;
       server: TelemetryServer;
       request: TelemetryRequest;
+      operation: InferenceOperation | undefined;
       onError: (error: unknown) => void;
     },
   ) {
     this.#metrics = options.metrics;
     this.#server = options.server;
     this.#onError = options.onError;
-    this.#operation = genAiOperation(options.request.endpoint);
+    this.#operation = options.operation;
     const { method, path, start, traceParent: client } = options.request;
     // The parent: Deno.serve's server span, which continues the client's trace — except when the
     // client named its header other than in lower case (`Traceparent`, as Go sends it), which

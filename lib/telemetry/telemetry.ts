@@ -15,6 +15,7 @@ import { VERSION } from "../build_info.ts";
 import type { Logger } from "../log.ts";
 import { errorDetail } from "../error_detail.ts";
 import { GenAiMetrics } from "./gen_ai_metrics.ts";
+import type { InferenceOperation } from "../endpoint_operation.ts";
 import {
   RequestTelemetry,
   type TelemetryRequest,
@@ -54,14 +55,19 @@ export class Telemetry {
 
   /**
    * Starts the span of a proxied request under the active context, or returns `undefined` when
-   * the OpenTelemetry API fails (the request then goes without).
+   * the OpenTelemetry API fails (the request then goes without). `operation` is what its
+   * endpoint does, when it runs a model.
    */
-  begin(request: TelemetryRequest): RequestTelemetry | undefined {
+  begin(
+    request: TelemetryRequest,
+    options: { operation: InferenceOperation | undefined },
+  ): RequestTelemetry | undefined {
     try {
       return new RequestTelemetry(this.#tracer, {
         metrics: this.#metrics,
         server: this.#server,
         request,
+        operation: options.operation,
         onError: (error) => this.#failed(error),
       });
     } catch (error) {
