@@ -19,6 +19,7 @@ import { Counter } from "./metrics/counter.ts";
 import { Gauge } from "./metrics/gauge.ts";
 import { Histogram } from "./metrics/histogram.ts";
 import type { Registry } from "./metrics/registry.ts";
+import { GEN_AI_BUCKETS } from "./gen_ai_buckets.ts";
 
 /**
  * The `sumScale` of the `_seconds` histograms: their sums are kept in whole nanoseconds, exact for
@@ -27,65 +28,20 @@ import type { Registry } from "./metrics/registry.ts";
 export const NANOSECONDS = 1e9;
 
 /** Request latency buckets in seconds: OpenTelemetry's doubling series from 10 ms, to ~5.5 min. */
-export const LATENCY_BUCKETS: readonly number[] = [
-  0.01,
-  0.02,
-  0.04,
-  0.08,
-  0.16,
-  0.32,
-  0.64,
-  1.28,
-  2.56,
-  5.12,
-  10.24,
-  20.48,
-  40.96,
-  81.92,
-  163.84,
-  327.68,
-];
+export const LATENCY_BUCKETS: readonly number[] = [...GEN_AI_BUCKETS.duration, 163.84, 327.68];
 
 /** Time-to-first-token buckets in seconds (vLLM / OpenTelemetry GenAI boundaries, extended). */
-export const FIRST_TOKEN_BUCKETS: readonly number[] = [
-  0.001,
-  0.005,
-  0.01,
-  0.02,
-  0.04,
-  0.06,
-  0.08,
-  0.1,
-  0.25,
-  0.5,
-  0.75,
-  1,
-  2.5,
-  5,
-  7.5,
-  10,
-  30,
-  60,
-];
+export const FIRST_TOKEN_BUCKETS: readonly number[] = [...GEN_AI_BUCKETS.firstToken, 30, 60];
 
-/** Time-per-output-token buckets in seconds (vLLM / OpenTelemetry GenAI boundaries). */
+/**
+ * Time-per-output-token buckets in seconds (vLLM / OpenTelemetry GenAI boundaries, with three
+ * below 10 ms for fast GPUs).
+ */
 export const TOKEN_INTERVAL_BUCKETS: readonly number[] = [
   0.001,
   0.0025,
   0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.075,
-  0.1,
-  0.15,
-  0.2,
-  0.3,
-  0.4,
-  0.5,
-  0.75,
-  1,
-  2.5,
+  ...GEN_AI_BUCKETS.perOutputToken,
 ];
 
 /**

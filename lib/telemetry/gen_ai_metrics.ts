@@ -7,65 +7,10 @@
  */
 
 import type { Histogram, Meter } from "@opentelemetry/api";
+import { GEN_AI_BUCKETS } from "../gen_ai_buckets.ts";
 
 /** The attributes of a GenAI measurement (`gen_ai.*`, `server.*`, `error.type`). */
 export type GenAiAttributes = Readonly<Record<string, string | number>>;
-
-/** `gen_ai.client.token.usage`: powers of four from 1 to 67,108,864 tokens. */
-const TOKEN_BUCKETS = [
-  1,
-  4,
-  16,
-  64,
-  256,
-  1024,
-  4096,
-  16384,
-  65536,
-  262144,
-  1048576,
-  4194304,
-  16777216,
-  67108864,
-];
-/** Operation and request durations: doubling from 10 ms to 81.92 s. */
-const DURATION_BUCKETS = [
-  0.01,
-  0.02,
-  0.04,
-  0.08,
-  0.16,
-  0.32,
-  0.64,
-  1.28,
-  2.56,
-  5.12,
-  10.24,
-  20.48,
-  40.96,
-  81.92,
-];
-/** `gen_ai.server.time_to_first_token`. */
-const FIRST_TOKEN_BUCKETS = [
-  0.001,
-  0.005,
-  0.01,
-  0.02,
-  0.04,
-  0.06,
-  0.08,
-  0.1,
-  0.25,
-  0.5,
-  0.75,
-  1,
-  2.5,
-  5,
-  7.5,
-  10,
-];
-/** `gen_ai.server.time_per_output_token`. */
-const PER_TOKEN_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
 
 /** What one finished GenAI request measured; absent fields were not measured. */
 export interface GenAiMeasurement {
@@ -94,29 +39,29 @@ export class GenAiMetrics {
     this.#tokenUsage = meter.createHistogram("gen_ai.client.token.usage", {
       unit: "{token}",
       description: "Number of input and output tokens used.",
-      advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
+      advice: { explicitBucketBoundaries: [...GEN_AI_BUCKETS.tokens] },
     });
     this.#operationDuration = meter.createHistogram("gen_ai.client.operation.duration", {
       unit: "s",
       description: "GenAI operation duration.",
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+      advice: { explicitBucketBoundaries: [...GEN_AI_BUCKETS.duration] },
     });
     this.#requestDuration = meter.createHistogram("gen_ai.server.request.duration", {
       unit: "s",
       description:
         "Generative AI server request duration such as time-to-last byte or last output token.",
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+      advice: { explicitBucketBoundaries: [...GEN_AI_BUCKETS.duration] },
     });
     this.#firstToken = meter.createHistogram("gen_ai.server.time_to_first_token", {
       unit: "s",
       description: "Time to generate first token for successful responses.",
-      advice: { explicitBucketBoundaries: FIRST_TOKEN_BUCKETS },
+      advice: { explicitBucketBoundaries: [...GEN_AI_BUCKETS.firstToken] },
     });
     this.#perOutputToken = meter.createHistogram("gen_ai.server.time_per_output_token", {
       unit: "s",
       description:
         "Time per output token generated after the first token for successful responses.",
-      advice: { explicitBucketBoundaries: PER_TOKEN_BUCKETS },
+      advice: { explicitBucketBoundaries: [...GEN_AI_BUCKETS.perOutputToken] },
     });
   }
 
