@@ -115,9 +115,7 @@ export function refuseTooLarge(
   observation.fail("request_too_large");
   observation.finish(413);
   context.sinks.logger.warn("request too large", { path: observation.info.path, limit });
-  const body = shape === "openai"
-    ? errorBody(message, { shape, type: "invalid_request_error", code: "request_too_large" })
-    : errorBody(message, { shape, type: "request_too_large" });
+  const body = errorBody(message, { shape, status: 413, code: "request_too_large" });
   return new Response(body, {
     status: 413,
     headers: { "content-type": "application/json; charset=utf-8", connection: "close" },

@@ -30,16 +30,34 @@ export function clientLeft(observation: RequestObservation): Response {
   return new Response(null, { status: 499 });
 }
 
-/** Builds an error body in the API's shape. */
+/**
+ * The `type` of Anthropic's error body for an HTTP status, as its API documents them (its clients
+ * tell a bad key, a refusal and an oversized body apart by it).
+ */
+const ANTHROPIC_ERROR_TYPES: ReadonlyMap<number, string> = new Map([
+  [400, "invalid_request_error"],
+  [401, "authentication_error"],
+  [403, "permission_error"],
+  [404, "not_found_error"],
+  [413, "request_too_large"],
+  [429, "rate_limit_error"],
+  [529, "overloaded_error"],
+]);
+
+/**
+ * Builds an error body in the API's shape for an answer with `status`; the error `type` follows
+ * from the status (OpenAI's `invalid_request_error` for a client error and `api_error` else;
+ * Anthropic's per-status types), `code` is OpenAI's.
+ */
 export function errorBody(
   message: string,
-  options: { shape: ErrorShape; type?: string; code?: string },
+  options: { shape: ErrorShape; status: number; code?: string },
 ): string {
   if (options.shape === "openai") {
     return JSON.stringify({
       error: {
         message,
-        type: options.type ?? "api_error",
+        type: options.status >= 400 && options.status < 500 ? "invalid_request_error" : "api_error",
         param: null,
         code: options.code ?? null,
       },
@@ -47,7 +65,8 @@ export function errorBody(
   }
   if (options.shape === "anthropic") {
     // Anthropic's Messages API (`/v1/messages`): `{"type":"error","error":{"type","message"}}`.
-    return JSON.stringify({ type: "error", error: { type: options.type ?? "api_error", message } });
+    const type = ANTHROPIC_ERROR_TYPES.get(options.status) ?? "api_error";
+    return JSON.stringify({ type: "error", error: { type, message } });
   }
   return JSON.stringify({ error: message });
 }
@@ -91,8 +110,9 @@ export function errorResponse(
   message: string,
   options: { shape: ErrorShape; status?: number },
 ): Response {
-  return new Response(errorBody(message, options), {
-    status: options.status ?? 502,
+  const status = options.status ?? 502;
+  return new Response(errorBody(message, { shape: options.shape, status }), {
+    status,
     headers: { "content-type": "application/json; charset=utf-8" },
   });
 }

@@ -40,12 +40,7 @@ export function authGuard(route: RouteHandler, options: AuthGuardOptions): Route
       const shape = errorShapeOf(context.url.pathname);
       const message = request.headers.has("authorization") ? messages.invalid : messages.missing;
       return new Response(
-        errorBody(message, {
-          shape,
-          // Anthropic's clients tell a bad key by this type.
-          type: shape === "anthropic" ? "authentication_error" : "invalid_request_error",
-          code: "invalid_api_key",
-        }) +
+        errorBody(message, { shape, status: 401, code: "invalid_api_key" }) +
           "\n",
         {
           status: 401,

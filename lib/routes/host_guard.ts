@@ -67,11 +67,7 @@ export function hostGuard(route: RouteHandler, options: HostGuardOptions): Route
       "loopback (DNS-rebinding protection); add it to ALLOWED_HOSTS";
     const shape = errorShapeOf(context.url.pathname);
     return new Response(
-      errorBody(message, {
-        shape,
-        type: shape === "anthropic" ? "permission_error" : "invalid_request_error",
-        code: "host_not_allowed",
-      }) +
+      errorBody(message, { shape, status: 403, code: "host_not_allowed" }) +
         "\n",
       { status: 403, headers: { "content-type": "application/json; charset=utf-8" } },
     );
