@@ -21,6 +21,7 @@ import type { HeaderPairs } from "../http1/header_pairs.ts";
 import type { TraceParent } from "../trace_parent.ts";
 import type { GenAiAttributes, GenAiMeasurement, GenAiMetrics } from "./gen_ai_metrics.ts";
 import type { InferenceOperation } from "../endpoint_operation.ts";
+import { cutText } from "../cut_text.ts";
 
 /**
  * The W3C Trace Context headers the exporter sends Ollama for its span, replacing the client's:
@@ -234,7 +235,7 @@ export class RequestTelemetry {
         "server.port": server.port,
         ...(outcome.errorType === undefined ? {} : { "error.type": outcome.errorType }),
       };
-      const requested = outcome.requestedModel.slice(0, MAX_MODEL_NAME);
+      const requested = cutText(outcome.requestedModel, MAX_MODEL_NAME);
       if (requested !== "") {
         span.updateName(`${operation} ${requested}`);
         span.setAttribute("gen_ai.request.model", requested);
