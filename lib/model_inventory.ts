@@ -114,14 +114,6 @@ export class ModelInventory {
   }
 
   /**
-   * The context length the model labelled `model` was last loaded with, as `/api/ps` last said,
-   * or `undefined` when it has not been seen loaded.
-   */
-  contextLength(model: string): number | undefined {
-    return this.#contextLengths.get(model);
-  }
-
-  /**
    * The context length of the model labelled `model` as `/api/ps` reports it in an answer to a
    * call sent at or after `since` (`performance.now()`): a request that reloaded the model with
    * another `num_ctx` is measured against the new length. Calls made for this are at least
