@@ -81,11 +81,14 @@ export interface Target {
   readonly process?: ServerProcess;
 }
 
-/** Starts one of the bench's own Deno servers (`script` in bench/) and waits for its port. */
-async function startBenchServer(
+/**
+ * Starts one of the bench's own Deno servers (`script` in bench/, `--allow-net` only, told
+ * `--port` and `--watch-stdin`) and waits for its port; stops it when it does not listen.
+ */
+export async function startBenchServer(
   name: string,
   script: string,
-  options: { args: string[]; cpus?: string },
+  options: { args: string[]; cpus?: string; nofile?: number },
 ): Promise<Endpoint> {
   const port = freePort();
   const process = ServerProcess.launch({
@@ -101,16 +104,21 @@ async function startBenchServer(
       "--watch-stdin",
     ],
     stdinPipe: true,
-    nofile: 65536,
+    ...(options.nofile !== undefined ? { nofile: options.nofile } : {}),
     ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
   });
-  await process.waitForPort(port, 30_000);
+  try {
+    await process.waitForPort(port, 30_000);
+  } catch (error) {
+    await process.stop();
+    throw error;
+  }
   return { origin: `http://127.0.0.1:${port}`, port, process };
 }
 
 /** Starts the fast upstream. */
 export function startUpstream(options: { cpus?: string } = {}): Promise<Endpoint> {
-  return startBenchServer("upstream", "fast_upstream.ts", { args: [], ...options });
+  return startBenchServer("upstream", "fast_upstream.ts", { args: [], nofile: 65536, ...options });
 }
 
 /** Starts a bare or tap pass-through in front of `upstream`. */
@@ -121,6 +129,7 @@ export function startPassThrough(
 ): Promise<Endpoint> {
   return startBenchServer(mode, "pass_through.ts", {
     args: ["--mode", mode, "--upstream", upstream],
+    nofile: 65536,
     ...options,
   });
 }
@@ -151,6 +160,8 @@ export interface ExporterOptions {
   readonly root?: string;
   /** Turns Deno's OpenTelemetry on ({@linkcode OTEL_ENV}), exporting to this endpoint. */
   readonly otlpEndpoint?: string;
+  /** Variables added last (after the ones set here). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -188,6 +199,7 @@ export async function startExporter(
       ...(options.otlpEndpoint !== undefined
         ? { ...OTEL_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint }
         : {}),
+      ...options.env,
     },
     clearEnv: true,
     nofile: options.nofile ?? 65536,

@@ -13,6 +13,7 @@ import type { Baseline } from "./baseline.ts";
 import type { TargetName } from "./fleet.ts";
 import type { SinkCounts } from "./otlp_sink.ts";
 import { ratio } from "./stats.ts";
+import { fixed, table } from "./text_table.ts";
 import type { WorkloadName } from "./workloads.ts";
 
 /** One workload's comparison; a ratio is `NaN` when a target was not measured. */
@@ -104,10 +105,6 @@ export function sinkProblems(sink: SinkReport | null, throughputRan: boolean): s
   return problems;
 }
 
-function fixed(value: number, digits = 2): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : "-";
-}
-
 function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KiB`;
 }
@@ -119,11 +116,8 @@ function describeCounts(counts: SinkCounts): string {
     (counts.other.requests > 0 ? `, ${counts.other.requests} other requests` : "");
 }
 
-/** The section as text lines, given a table formatter. */
-export function formatOtel(
-  section: OtelSection,
-  table: (header: readonly string[], rows: readonly (readonly string[])[]) => string,
-): string[] {
+/** The section as text lines. */
+export function formatOtel(section: OtelSection): string[] {
   const out: string[] = [""];
   out.push(
     "OpenTelemetry (req/s ratios; proxy CPU µs/req ratios in brackets)" +

@@ -12,8 +12,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { fileURLToPath } from "node:url";
-import { freePort, ServerProcess } from "./processes.ts";
+import { startBenchServer } from "./fleet.ts";
+import type { ServerProcess } from "./processes.ts";
 import { serveFromCli } from "./serve_cli.ts";
 
 /** The OTLP signals, by the last part of their path (`/v1/traces`, ...). */
@@ -91,8 +91,6 @@ export function sinkHandler(): {
   return { handler, counts: snapshot };
 }
 
-const SCRIPT = fileURLToPath(import.meta.url);
-
 /** The sink running as a process of its own on 127.0.0.1. */
 export class OtlpSink {
   /** The base URL to give as `OTEL_EXPORTER_OTLP_ENDPOINT` (no trailing slash). */
@@ -106,21 +104,11 @@ export class OtlpSink {
 
   /** Starts the sink on a free port (optionally pinned to `cpus`) and waits until it listens. */
   static async start(options: { cpus?: string } = {}): Promise<OtlpSink> {
-    const port = freePort();
-    const process = ServerProcess.launch({
-      name: "otlp-sink",
-      command: Deno.execPath(),
-      args: ["run", "--allow-net", SCRIPT, "--port", String(port), "--watch-stdin"],
-      stdinPipe: true,
-      ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+    const { origin, process } = await startBenchServer("otlp-sink", "otlp_sink.ts", {
+      args: [],
+      ...options,
     });
-    try {
-      await process.waitForPort(port, 30_000);
-    } catch (error) {
-      await process.stop();
-      throw error;
-    }
-    return new OtlpSink(`http://127.0.0.1:${port}`, process);
+    return new OtlpSink(origin, process);
   }
 
   /** What the sink has received so far (from `GET /counts`). */

@@ -13,6 +13,7 @@ import type { MachineInfo } from "./machine.ts";
 import { formatOtel, type OtelSection } from "./otel_report.ts";
 import { ratio } from "./stats.ts";
 import type { StreamLatencyResult } from "./stream_latency.ts";
+import { fixed, table } from "./text_table.ts";
 import type { Cell, TransparencyCheck } from "./throughput.ts";
 import type { WorkloadName } from "./workloads.ts";
 
@@ -92,21 +93,6 @@ export function ratiosOf(cells: readonly Cell[]): Partial<Record<WorkloadName, W
   return result;
 }
 
-/** Formats rows as a left-aligned first column and right-aligned others. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, i) =>
-    Math.max(title.length, ...rows.map((row) => (row[i] ?? "").length))
-  );
-  const line = (row: readonly string[]) =>
-    row.map((cell, i) => i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)).join("  ")
-      .trimEnd();
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
-}
-
-function fixed(value: number | undefined, digits: number): string {
-  return value === undefined || !Number.isFinite(value) ? "-" : value.toFixed(digits);
-}
-
 /** The whole report as text. */
 export function formatReport(report: BenchReport): string {
   const out: string[] = [];
@@ -162,7 +148,7 @@ export function formatReport(report: BenchReport): string {
       ]),
     ));
   }
-  if (report.opentelemetry) out.push(...formatOtel(report.opentelemetry, table));
+  if (report.opentelemetry) out.push(...formatOtel(report.opentelemetry));
   const opaque = report.transparency.filter((check) => !check.identical);
   out.push(
     "",

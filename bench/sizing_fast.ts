@@ -13,14 +13,14 @@
  * @module
  */
 
-import type { Endpoint } from "./fleet.ts";
+import { type Endpoint, startExporter } from "./fleet.ts";
 import { REQUEST_BODIES } from "./ollama_bodies.ts";
 import { delay, nofileLimitOf } from "./processes.ts";
-import { launchExporter, measureWindow, scrapeGauges, type WindowStats } from "./sizing_process.ts";
+import { measureWindow, scrapeGauges, type WindowStats } from "./sizing_process.ts";
 import { round } from "./stats.ts";
 import { readStream } from "./stream_client.ts";
 import { runWrk } from "./wrk.ts";
-import { type WorkloadName, WORKLOADS } from "./workloads.ts";
+import { fetchWorkload, type WorkloadName, WORKLOADS } from "./workloads.ts";
 
 /** Chunks in each of the fast upstream's plain streams (20 tokens and the final chunk). */
 const PLAIN_STREAM_CHUNKS = 21;
@@ -50,21 +50,14 @@ export interface IdleResult {
 
 /** Sends one request of `workload` and reads the whole answer. */
 async function once(origin: string, workload: WorkloadName): Promise<void> {
-  const spec = WORKLOADS[workload];
-  const response = await fetch(origin + spec.path, {
-    method: spec.method,
-    ...(spec.body !== undefined
-      ? { body: spec.body, headers: { "content-type": "application/json" } }
-      : {}),
-    signal: AbortSignal.timeout(10_000),
-  });
+  const response = await fetchWorkload(origin, workload);
   await response.arrayBuffer();
-  if (!response.ok) throw new Error(`${spec.path} answered ${response.status}`);
+  if (!response.ok) throw new Error(`${WORKLOADS[workload].path} answered ${response.status}`);
 }
 
 /** Runs the idle phase through a fresh exporter in front of `upstream`. */
 export async function runIdle(upstream: Endpoint, options: IdleOptions): Promise<IdleResult> {
-  const exporter = await launchExporter(upstream.origin);
+  const exporter = await startExporter(upstream.origin);
   try {
     const cold = exporter.process.memory().rss;
     for (const workload of Object.keys(WORKLOADS) as WorkloadName[]) {
@@ -125,7 +118,7 @@ export interface RateCell {
 
 /** Runs the rate phase through one fresh exporter (each workload warmed up first). */
 export async function runRate(upstream: Endpoint, options: RateOptions): Promise<RateCell[]> {
-  const exporter = await launchExporter(upstream.origin);
+  const exporter = await startExporter(upstream.origin);
   const cells: RateCell[] = [];
   try {
     for (const workload of options.workloads) {
@@ -350,7 +343,7 @@ export async function runHeld(upstream: Endpoint, options: HeldOptions): Promise
   }
   const results: HeldResult[] = [];
   for (const family of options.families) {
-    const exporter = await launchExporter(upstream.origin);
+    const exporter = await startExporter(upstream.origin);
     try {
       const workload: WorkloadName = family === "chat" ? "chat" : "sse";
       for (let i = 0; i < 20; i++) await once(exporter.origin, workload);

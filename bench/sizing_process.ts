@@ -1,58 +1,23 @@
 /**
- * The sizing benchmark's view of processes: the exporter started exactly as `deno task start`
- * starts it (with extra environment), a measuring window over one process (CPU seconds from
+ * The sizing benchmark's view of processes (the exporter itself starts with `startExporter` of
+ * `fleet.ts`, as every bench target does): a measuring window over one process (CPU seconds from
  * `/proc/PID/stat`, VmRSS sampled every 100 ms, the load average at both ends), and the CPU time
  * of a process together with its children (Ollama's model runners).
  *
  * @module
  */
 
-import { type Endpoint, REPO_ROOT, startTaskFlags } from "./fleet.ts";
 import { sumSamples } from "./metrics_text.ts";
 import {
   childrenOf,
   clockTicksPerSecond,
   cpuTicksOf,
   delay,
-  freePort,
-  ServerProcess,
+  type ServerProcess,
 } from "./processes.ts";
 import { mean, round } from "./stats.ts";
 
 const MIB = 1024 * 1024;
-
-/**
- * Starts `main.ts` with the start task's flags in front of `upstream`, with `LOG_LEVEL=WARNING`
- * and `env` added; resolves once `/readyz` answers 200.
- */
-export async function launchExporter(
-  upstream: string,
-  env: Record<string, string> = {},
-): Promise<Endpoint> {
-  const port = freePort();
-  const process = ServerProcess.launch({
-    name: "exporter",
-    command: Deno.execPath(),
-    args: ["run", ...startTaskFlags(), "main.ts"],
-    cwd: REPO_ROOT,
-    env: {
-      OLLAMA_HOST: upstream,
-      PORT: String(port),
-      LISTEN_HOST: "127.0.0.1",
-      LOG_LEVEL: "WARNING",
-      ...env,
-    },
-    nofile: 65536,
-  });
-  const origin = `http://127.0.0.1:${port}`;
-  try {
-    await process.waitForOk(`${origin}/readyz`, 30_000);
-  } catch (error) {
-    await process.stop();
-    throw error;
-  }
-  return { origin, port, process };
-}
 
 /** The 1, 5 and 15 minute load averages (`/proc/loadavg`), or `NaN`s without it. */
 export function loadAverage(): [number, number, number] {

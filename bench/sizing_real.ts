@@ -9,12 +9,11 @@
  * @module
  */
 
-import type { Endpoint } from "./fleet.ts";
+import { type Endpoint, startExporter } from "./fleet.ts";
 import { startRealOllamaWith } from "../tests/support/real_ollama_env.ts";
 import { REAL_OLLAMA_START_ABSENT } from "../tests/support/real_ollama.ts";
 import {
   type ExporterGauges,
-  launchExporter,
   measureWindow,
   scrapeGauges,
   treeCpuSeconds,
@@ -350,7 +349,7 @@ export async function runReal(options: RealOptions): Promise<RealResult> {
     const version = await (await fetch(`${ollama.url}/api/version`)).json() as {
       version?: string;
     };
-    const exporter = await launchExporter(ollama.url, { OLLAMA_NUM_PARALLEL: parallel });
+    const exporter = await startExporter(ollama.url, { env: { OLLAMA_NUM_PARALLEL: parallel } });
     try {
       const cold = exporter.process.memory().rss;
       for (const family of options.families) {

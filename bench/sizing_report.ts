@@ -9,6 +9,7 @@ import type { MachineInfo } from "./machine.ts";
 import { type Advice, advise, type SizingInputs } from "./sizing_advice.ts";
 import type { HeldResult, IdleResult, RateCell } from "./sizing_fast.ts";
 import type { RealResult } from "./sizing_real.ts";
+import { table } from "./text_table.ts";
 
 /** Everything one run wrote. */
 export interface SizingReport {
@@ -90,15 +91,6 @@ export function adviceFor(inputs: SizingInputs | null): Advice | null {
   if (inputs === null) return null;
   const values = Object.values(inputs);
   return values.every((value) => Number.isFinite(value)) ? advise(inputs) : null;
-}
-
-function table(header: string[], rows: (string | number)[][]): string {
-  const cells = [header, ...rows.map((row) => row.map(String))];
-  const widths = header.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? "").length)));
-  const line = (row: string[]) =>
-    row.map((cell, i) => i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)).join("  ");
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...cells.slice(1).map(line)]
-    .join("\n");
 }
 
 const mib = (kib: number) => (kib / 1024).toFixed(1);

@@ -9,7 +9,7 @@
 import type { Fleet, Target, TargetName } from "./fleet.ts";
 import { median, round } from "./stats.ts";
 import { runWrk, type WrkResult } from "./wrk.ts";
-import { type WorkloadName, WORKLOADS } from "./workloads.ts";
+import { fetchWorkload, type WorkloadName, WORKLOADS } from "./workloads.ts";
 
 /** One workload through one target. */
 export interface Cell {
@@ -65,14 +65,7 @@ interface Answer {
 }
 
 async function answer(origin: string, workload: WorkloadName): Promise<Answer> {
-  const spec = WORKLOADS[workload];
-  const response = await fetch(origin + spec.path, {
-    method: spec.method,
-    ...(spec.body !== undefined
-      ? { body: spec.body, headers: { "content-type": "application/json" } }
-      : {}),
-    signal: AbortSignal.timeout(10_000),
-  });
+  const response = await fetchWorkload(origin, workload);
   const body = new Uint8Array(await response.arrayBuffer());
   return { status: response.status, headers: new Map(response.headers), body };
 }

@@ -40,3 +40,15 @@ export const WORKLOADS: Readonly<Record<WorkloadName, WrkRequest & { readonly wh
 export function isWorkloadName(name: string): name is WorkloadName {
   return (WORKLOAD_NAMES as readonly string[]).includes(name);
 }
+
+/** Sends one request of `workload` to `origin` (10 s timeout); the caller reads the answer. */
+export function fetchWorkload(origin: string, workload: WorkloadName): Promise<Response> {
+  const spec = WORKLOADS[workload];
+  return fetch(origin + spec.path, {
+    method: spec.method,
+    ...(spec.body !== undefined
+      ? { body: spec.body, headers: { "content-type": "application/json" } }
+      : {}),
+    signal: AbortSignal.timeout(10_000),
+  });
+}
