@@ -54,11 +54,9 @@ export interface RequestInfo {
   /** `performance.now()` when the request arrived. */
   readonly start: number;
   /**
-   * The trace id the request's measurements point at (exemplars, the log line): its span's when
-   * OpenTelemetry is on, else that of the client's `traceparent`.
+   * The client's valid `traceparent`: its trace id goes on the request's exemplars and log line
+   * (the span's, which continues it, when OpenTelemetry is on).
    */
-  readonly traceId?: string;
-  /** The client's valid `traceparent`, for the span to continue. */
   readonly traceParent?: TraceParent;
 }
 
@@ -109,6 +107,8 @@ export class RequestObservation {
   #reason: ErrorReason | undefined;
   #finished = false;
   #telemetry: RequestTelemetry | undefined;
+  /** The trace the measurements point at: the span's, else the client's `traceparent`'s. */
+  #traceId: string | undefined;
   /**
    * Whether a 2xx answer is a generation (`ollama_finished_generations_total`, context usage):
    * chat and text completion, not embeddings.
@@ -117,7 +117,7 @@ export class RequestObservation {
 
   /**
    * Counts the request in flight, and starts its span when OpenTelemetry is on (whose trace id
-   * then replaces `info.traceId`: the same as the client's `traceparent` when it sent one).
+   * then goes on the exemplars: the same as the client's `traceparent`'s when it sent one).
    */
   constructor(sinks: ObservationSinks, info: RequestInfo) {
     this.#sinks = sinks;
@@ -127,9 +127,9 @@ export class RequestObservation {
     if (sinks.telemetry !== undefined) {
       const telemetry = sinks.telemetry.begin(info, { operation });
       this.#telemetry = telemetry;
-      const traceId = telemetry?.traceId;
-      if (traceId !== undefined) this.#info = { ...info, traceId };
+      this.#traceId = telemetry?.traceId;
     }
+    this.#traceId ??= info.traceParent?.traceId;
     this.#inFlightLabel = sinks.models.label(info.model);
     sinks.metrics.inFlight.labels(this.#inFlightLabel, info.endpoint).inc();
     this.#slot = sinks.slots !== undefined && operation !== undefined;
@@ -239,9 +239,8 @@ export class RequestObservation {
     metrics.requests.labels(model, endpoint, String(code), ...client).inc();
     if (this.#reason) metrics.requestErrors.labels(model, endpoint, this.#reason, ...client).inc();
     const seconds = (now - info.start) / 1000;
-    const exemplar = info.traceId === undefined
-      ? undefined
-      : { labels: { trace_id: info.traceId } };
+    const traceId = this.#traceId;
+    const exemplar = traceId === undefined ? undefined : { labels: { trace_id: traceId } };
     metrics.responseSeconds.labels(model, endpoint, ...client).observe(seconds, exemplar);
     const firstToken = this.#outputChunks > 0 ? (this.#firstOutput - info.start) / 1000 : undefined;
     if (firstToken !== undefined) {
@@ -293,7 +292,7 @@ export class RequestObservation {
         prompt_tokens: stats?.promptTokens,
         output_tokens: stats?.outputTokens,
         error: this.#reason,
-        trace_id: info.traceId,
+        trace_id: traceId,
       });
     }
   }

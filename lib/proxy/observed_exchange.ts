@@ -68,7 +68,7 @@ function startObservation(
     start,
     ...(context.clientOf ? { client: context.clientOf(request) } : {}),
     ...(options.admitOnSuccess === false ? { admitOnSuccess: false } : {}),
-    ...(traceParent === undefined ? {} : { traceId: traceParent.traceId, traceParent }),
+    ...(traceParent === undefined ? {} : { traceParent }),
   });
 }
 
