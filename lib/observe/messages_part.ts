@@ -41,11 +41,6 @@ export class MessagesPart implements StreamPart {
     return this.#complete;
   }
 
-  /** Never: Messages bodies pass on as they come. */
-  get rewrites(): boolean {
-    return false;
-  }
-
   /** Reads one SSE line; only `data:` lines matter (each names its event type). */
   line(line: Uint8Array, now: number): void {
     if (startsWith(line, DELTA_START)) {

@@ -40,11 +40,6 @@ export class NativePart implements StreamPart {
     return this.#complete;
   }
 
-  /** Never: native bodies pass on as they come. */
-  get rewrites(): boolean {
-    return false;
-  }
-
   /** Reads one NDJSON line. */
   line(line: Uint8Array, now: number): void {
     if (line.length === 0) return;

@@ -56,11 +56,6 @@ export class ResponsesPart implements StreamPart {
     return this.#complete;
   }
 
-  /** Never: Responses bodies pass on as they come. */
-  get rewrites(): boolean {
-    return false;
-  }
-
   /** Reads one SSE line; only `data:` lines matter (each names its event type). */
   line(line: Uint8Array, now: number): void {
     if (startsWith(line, NON_EMPTY_DELTA) && line[NON_EMPTY_DELTA.length] !== 0x22) {

@@ -23,9 +23,10 @@ export interface StreamPart {
   readonly complete: boolean;
   /**
    * Whether the part may change what the client gets (lines are then kept whole, however long,
-   * and passed on through {@linkcode StreamPart.line}'s result).
+   * and passed on through {@linkcode StreamPart.line}'s result); absent for a part that never
+   * does.
    */
-  readonly rewrites: boolean;
+  readonly rewrites?: boolean;
   /**
    * Reads one line of a stream (without its line ending), received at `now`
    * (`performance.now()`). Returns nothing to pass the line on, other bytes to send in its place
@@ -77,7 +78,7 @@ export class StreamObserver implements BodyObserver {
     this.#part = part;
     this.#status = options.status;
     this.#streaming = options.streaming;
-    const rewrites = options.streaming && part.rewrites;
+    const rewrites = options.streaming && part.rewrites === true;
     this.#splitter = rewrites
       ? new ByteLineSplitter((raw) => this.#rewrite(raw), {
         keepLineEnding: true,
