@@ -7,6 +7,7 @@ import { ApiKeys } from "../lib/api_keys.ts";
 import { loadConfig } from "../lib/config.ts";
 import { Exporter } from "../lib/exporter.ts";
 import { Logger } from "../lib/log.ts";
+import { START_FLAGS } from "./support/exporter_process.ts";
 
 const quiet = new Logger("ERROR", { sink: () => {} });
 const dead = "http://127.0.0.1:9";
@@ -84,12 +85,8 @@ Deno.test("API_KEYS_FILE of blanks is refused by the configuration", () => {
   });
 });
 
-const PERMISSIONS: string[] = JSON.parse(
-  await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
-).tasks.start.replace(/^deno run /, "").replace(/ main\.ts$/, "").split(" ");
-
 async function runMain(env: Record<string, string>, readable: string) {
-  const args = PERMISSIONS.map((flag) =>
+  const args = START_FLAGS.map((flag) =>
     flag.startsWith("--allow-read=") ? `${flag},${readable}` : flag
   );
   const output = await new Deno.Command(Deno.execPath(), {

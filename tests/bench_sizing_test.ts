@@ -10,32 +10,12 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { advise, mibWithStreams, millicoresAt, type SizingInputs } from "../bench/sizing_advice.ts";
 import { fitLine } from "../bench/sizing_fast.ts";
+import { assertNumber, type Json, requireWrk, runBenchScript } from "./support/bench_smoke.ts";
 import { REAL_OLLAMA_START_ABSENT } from "./support/real_ollama.ts";
 
-const SIZING = fileURLToPath(new URL("../bench/sizing.ts", import.meta.url));
 const TIME_LIMIT_MS = 120_000;
-
-type Json = Record<string, unknown>;
-
-function onPath(command: string): boolean {
-  return (Deno.env.get("PATH") ?? "").split(":").some((dir) => {
-    try {
-      return dir !== "" && Deno.statSync(`${dir}/${command}`).isFile;
-    } catch {
-      return false;
-    }
-  });
-}
-
-function assertNumber(value: unknown, what: string): asserts value is number {
-  assert.ok(
-    typeof value === "number" && Number.isFinite(value),
-    `${what} should be a finite number, got ${JSON.stringify(value)}`,
-  );
-}
 
 function assertPositive(value: unknown, what: string): void {
   assertNumber(value, what);
@@ -43,98 +23,73 @@ function assertPositive(value: unknown, what: string): void {
 }
 
 Deno.test("bench/sizing.ts --smoke measures every phase and derives requests and limits", async () => {
-  if (!onPath("wrk")) {
-    throw new Error(
-      "wrk is not installed, so the sizing benchmark's rate phase cannot run: install it with " +
-        "`apt-get install wrk` (.ci/run does)",
-    );
+  requireWrk("the sizing benchmark's rate phase cannot run");
+  const { text, report } = await runBenchScript("sizing.ts", ["--smoke"], TIME_LIMIT_MS);
+  assert.match(text, /Full request rate/);
+
+  assert.deepEqual(report.problems, []);
+  for (const load of [report.load_before, report.load_after]) {
+    assert.ok(Array.isArray(load) && load.length === 3, "load averages are recorded");
   }
-  const out = await Deno.makeTempFile({ prefix: "bench-sizing-", suffix: ".json" });
-  try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", SIZING, "--smoke", "--out", out],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const timer = setTimeout(() => child.kill("SIGKILL"), TIME_LIMIT_MS);
-    const output = await child.output();
-    clearTimeout(timer);
-    const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+
+  const idle = report.idle as Json;
+  assertPositive(idle.cold_rss_kib, "idle.cold_rss_kib");
+  assertPositive(idle.warm_rss_kib, "idle.warm_rss_kib");
+  assertNumber(idle.idle_millicores, "idle.idle_millicores");
+
+  const rate = report.rate as Json[];
+  assert.deepEqual(rate.map((cell) => cell.workload), ["generate", "chat", "sse", "tags"]);
+  for (const cell of rate) {
+    assertPositive(cell.rps, `rate ${cell.workload} rps`);
+    assertPositive(cell.cpu_us_per_request, `rate ${cell.workload} cpu_us_per_request`);
+    assertPositive((cell.window as Json).rss_peak_kib, `rate ${cell.workload} rss_peak_kib`);
+  }
+
+  const held = report.held as Json[];
+  assert.equal(held.length, 1);
+  const levels = held[0]!.levels as Json[];
+  assert.deepEqual(levels.map((level) => level.streams), [20, 50]);
+  for (const level of levels) {
+    assert.equal(level.completed, level.streams, `held ×${level.streams}: all complete`);
     assert.equal(
-      output.code,
-      0,
-      `bench/sizing.ts --smoke exited ${output.code}:\n${text.slice(-6000)}`,
+      level.in_flight_seen,
+      level.streams,
+      `/metrics counts ${level.streams} in flight`,
     );
-    assert.match(text, /Full request rate/);
-
-    const report = JSON.parse(await Deno.readTextFile(out)) as Json;
-    assert.deepEqual(report.problems, []);
-    for (const load of [report.load_before, report.load_after]) {
-      assert.ok(Array.isArray(load) && load.length === 3, "load averages are recorded");
-    }
-
-    const idle = report.idle as Json;
-    assertPositive(idle.cold_rss_kib, "idle.cold_rss_kib");
-    assertPositive(idle.warm_rss_kib, "idle.warm_rss_kib");
-    assertNumber(idle.idle_millicores, "idle.idle_millicores");
-
-    const rate = report.rate as Json[];
-    assert.deepEqual(rate.map((cell) => cell.workload), ["generate", "chat", "sse", "tags"]);
-    for (const cell of rate) {
-      assertPositive(cell.rps, `rate ${cell.workload} rps`);
-      assertPositive(cell.cpu_us_per_request, `rate ${cell.workload} cpu_us_per_request`);
-      assertPositive((cell.window as Json).rss_peak_kib, `rate ${cell.workload} rss_peak_kib`);
-    }
-
-    const held = report.held as Json[];
-    assert.equal(held.length, 1);
-    const levels = held[0]!.levels as Json[];
-    assert.deepEqual(levels.map((level) => level.streams), [20, 50]);
-    for (const level of levels) {
-      assert.equal(level.completed, level.streams, `held ×${level.streams}: all complete`);
-      assert.equal(
-        level.in_flight_seen,
-        level.streams,
-        `/metrics counts ${level.streams} in flight`,
-      );
-      assertPositive(level.rss_open_kib, `held ×${level.streams} rss_open_kib`);
-      assertPositive(level.cpu_us_per_chunk, `held ×${level.streams} cpu_us_per_chunk`);
-    }
-    assertNumber(held[0]!.kib_per_stream, "held kib_per_stream");
-
-    if (REAL_OLLAMA_START_ABSENT !== null) {
-      assert.equal(typeof (report.skipped as Json).real, "string");
-      assert.equal(report.advice, null);
-      return;
-    }
-    const real = report.real as Json;
-    assert.equal(typeof real.ollama_version, "string");
-    const summary = real.summary as Json[];
-    assert.deepEqual(summary.map((cell) => cell.family), ["native", "openai", "messages"]);
-    for (const cell of summary) {
-      const what = `real ${cell.family}`;
-      assertPositive(cell.requests, `${what} requests`);
-      assert.equal(cell.failed, 0, `${what}: no generation failed`);
-      assertPositive(cell.chunks, `${what} chunks`);
-      assertPositive(cell.tokens, `${what} tokens (from ollama_tokens_generated_total)`);
-      assertNumber(cell.cpu_us_per_token, `${what} cpu_us_per_token`);
-      assertPositive((cell.window as Json).rss_peak_kib, `${what} rss_peak_kib`);
-    }
-    const inputs = report.inputs as Json;
-    for (const [key, value] of Object.entries(inputs)) assertNumber(value, `inputs.${key}`);
-    const advice = report.advice as Json;
-    assertPositive(advice.memory_request_mib, "advice.memory_request_mib");
-    assertPositive(advice.cpu_request_millicores, "advice.cpu_request_millicores");
-    assert.ok(
-      (advice.memory_limit_mib as number) > (advice.memory_request_mib as number),
-      "the memory limit is above the request",
-    );
-    assert.equal(advice.cpu_limit_millicores, null);
-    assert.ok((advice.reasoning as string[]).length >= 4);
-  } finally {
-    await Deno.remove(out).catch(() => {});
+    assertPositive(level.rss_open_kib, `held ×${level.streams} rss_open_kib`);
+    assertPositive(level.cpu_us_per_chunk, `held ×${level.streams} cpu_us_per_chunk`);
   }
+  assertNumber(held[0]!.kib_per_stream, "held kib_per_stream");
+
+  if (REAL_OLLAMA_START_ABSENT !== null) {
+    assert.equal(typeof (report.skipped as Json).real, "string");
+    assert.equal(report.advice, null);
+    return;
+  }
+  const real = report.real as Json;
+  assert.equal(typeof real.ollama_version, "string");
+  const summary = real.summary as Json[];
+  assert.deepEqual(summary.map((cell) => cell.family), ["native", "openai", "messages"]);
+  for (const cell of summary) {
+    const what = `real ${cell.family}`;
+    assertPositive(cell.requests, `${what} requests`);
+    assert.equal(cell.failed, 0, `${what}: no generation failed`);
+    assertPositive(cell.chunks, `${what} chunks`);
+    assertPositive(cell.tokens, `${what} tokens (from ollama_tokens_generated_total)`);
+    assertNumber(cell.cpu_us_per_token, `${what} cpu_us_per_token`);
+    assertPositive((cell.window as Json).rss_peak_kib, `${what} rss_peak_kib`);
+  }
+  const inputs = report.inputs as Json;
+  for (const [key, value] of Object.entries(inputs)) assertNumber(value, `inputs.${key}`);
+  const advice = report.advice as Json;
+  assertPositive(advice.memory_request_mib, "advice.memory_request_mib");
+  assertPositive(advice.cpu_request_millicores, "advice.cpu_request_millicores");
+  assert.ok(
+    (advice.memory_limit_mib as number) > (advice.memory_request_mib as number),
+    "the memory limit is above the request",
+  );
+  assert.equal(advice.cpu_limit_millicores, null);
+  assert.ok((advice.reasoning as string[]).length >= 4);
 });
 
 const INPUTS: SizingInputs = {

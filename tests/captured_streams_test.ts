@@ -12,7 +12,7 @@ import {
   CaptureReplay,
   readCapture,
   type ReplaySplit,
-  SAMPLES_DIR,
+  SAMPLES_ABSENT,
 } from "./support/capture_replay.ts";
 import { withHarness } from "./support/exporter_harness.ts";
 import { sample } from "./support/exposition.ts";
@@ -117,15 +117,7 @@ const EXPECTED: Record<string, Expected> = {
   "97_api_generate_keepalive0_unload.txt": { reason: "unload" },
 };
 
-const ABSENT = (() => {
-  try {
-    Deno.statSync(SAMPLES_DIR);
-    return null;
-  } catch {
-    return `the captures of the real Ollama are not at ${SAMPLES_DIR.pathname}`;
-  }
-})();
-if (ABSENT) console.log(`captured_streams_test: skipped, ${ABSENT}`);
+if (SAMPLES_ABSENT) console.log(`captured_streams_test: skipped, ${SAMPLES_ABSENT}`);
 
 /** The `model` label a request body's model gets. */
 function modelLabel(capture: Capture): string {
@@ -231,7 +223,7 @@ async function replay(name: string, split: ReplaySplit): Promise<void> {
 for (const split of ["events", "bytes", "random"] as const) {
   Deno.test({
     name: `real captures replayed (${split}): bodies unchanged, every number exact`,
-    ignore: ABSENT !== null,
+    ignore: SAMPLES_ABSENT !== null,
     fn: async (t) => {
       for (const name of Object.keys(EXPECTED)) {
         await t.step(name, () => replay(name, split));

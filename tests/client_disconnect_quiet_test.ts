@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { type BodyObserver, type ChunkSource, tapBody } from "../lib/streams/tap_body.ts";
 import { OllamaSimulator } from "./support/ollama_simulator.ts";
-import { ExporterProcess } from "./support/exporter_process.ts";
+import { ExporterProcess, START_FLAGS } from "./support/exporter_process.ts";
 
 /** A source that hands out one chunk, then fails its next read with `error`. */
 function failingSource(error: unknown): ChunkSource & { cancelled: number } {
@@ -73,10 +73,6 @@ Deno.test("tapBody: a read that fails after Deno.serve cancelled the stream is i
   assert.deepEqual(observer.events, ["chunk 1", "abort undefined byClient=true"]);
 });
 
-const PERMISSIONS: string[] = JSON.parse(
-  await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
-).tasks.start.replace(/^deno run /, "").replace(/ main\.ts$/, "").split(" ");
-
 /**
  * Sends a streaming request on a raw socket and leaves after about `bytes` of the answer or
  * `ms` milliseconds, whichever comes first (mid-read, as a client that is killed does).
@@ -119,7 +115,7 @@ async function leaveMidStream(
 Deno.test("disconnects mid-stream: one proxied line each on stderr, no stack trace", async () => {
   const simulator = await OllamaSimulator.start({ tokenDelayMs: 1 });
   try {
-    const process = await ExporterProcess.start(["run", ...PERMISSIONS, "main.ts"], {
+    const process = await ExporterProcess.start(["run", ...START_FLAGS, "main.ts"], {
       env: { OLLAMA_HOST: simulator.url, SHUTDOWN_GRACE_SECONDS: "5" },
     });
     const port = Number(new URL(process.url).port);

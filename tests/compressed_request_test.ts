@@ -7,17 +7,8 @@
 
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
-import { CaptureReplay, readCapture, SAMPLES_DIR } from "./support/capture_replay.ts";
+import { CaptureReplay, readCapture, SAMPLES_ABSENT } from "./support/capture_replay.ts";
 import { withHarness } from "./support/exporter_harness.ts";
-
-const ABSENT = (() => {
-  try {
-    Deno.statSync(SAMPLES_DIR);
-    return null;
-  } catch {
-    return `the captures of the real Ollama are not at ${SAMPLES_DIR.pathname}`;
-  }
-})();
 
 const encoder = new TextEncoder();
 
@@ -92,7 +83,7 @@ async function send(
 for (const coding of Object.keys(COMPRESS)) {
   Deno.test({
     name: `a ${coding} body is forwarded unchanged and its model read (small, large, chunked)`,
-    ignore: ABSENT !== null,
+    ignore: SAMPLES_ABSENT !== null,
     fn: async () => {
       for (
         const [padding, stream] of [[10, false], [300_000, false], [300_000, true]] as const
@@ -111,7 +102,7 @@ for (const coding of Object.keys(COMPRESS)) {
 
 Deno.test({
   name: "a compressed body that expands past MAX_REQUEST_BYTES is forwarded, its model unknown",
-  ignore: ABSENT !== null,
+  ignore: SAMPLES_ABSENT !== null,
   fn: async () => {
     // 2 MB of input before `model`: beyond the 1 MB limit on decompressed bytes.
     const body = COMPRESS.zstd!(requestBody("tiny", 2_000_000, { repeat: true }));
@@ -128,7 +119,7 @@ Deno.test({
 
 Deno.test({
   name: "a corrupt or unknown compressed body is forwarded unchanged, its model unknown",
-  ignore: ABSENT !== null,
+  ignore: SAMPLES_ABSENT !== null,
   fn: async () => {
     const corrupt = COMPRESS.gzip!(requestBody("tiny", 10)).slice(0, 20);
     const first = await send({ body: corrupt, coding: "gzip" });

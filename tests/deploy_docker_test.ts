@@ -18,6 +18,7 @@
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "npm:yaml@2.9.1";
 import { CONFIG_SETTINGS, loadConfig, parseOllamaHost } from "../lib/config.ts";
+import { freePort } from "./support/processes.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const rootPath = (relative: string) => new URL(relative, ROOT).pathname;
@@ -202,13 +203,6 @@ function filesOf(source: string, context: readonly string[]): string[] {
 
 // ------------------------------------------------------------------------------------------
 // Running things
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
 
 async function run(
   command: string,

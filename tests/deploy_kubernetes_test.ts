@@ -17,41 +17,21 @@
  */
 
 import assert from "node:assert/strict";
-import { parseAllDocuments } from "npm:yaml@2.9.1";
 import { CONFIG_SETTINGS, loadConfig, parseOllamaHost } from "../lib/config.ts";
-import { Exporter } from "../lib/exporter.ts";
-import { Logger } from "../lib/log.ts";
+import {
+  hasKubectl,
+  kustomize,
+  type Manifest,
+  matches,
+  preStopSeconds,
+  readManifests,
+  withServedExporter,
+} from "./support/kubernetes.ts";
 
 const DIRECTORY = new URL("../deploy/kubernetes/", import.meta.url);
 const CONFIG_ENV = new Set(CONFIG_SETTINGS.map((setting) => setting.env));
 
-// deno-lint-ignore no-explicit-any
-type Manifest = Record<string, any>;
-
-/** Every document of every YAML file in the directory, by file. */
-async function readManifests(): Promise<Map<string, Manifest[]>> {
-  const files = new Map<string, Manifest[]>();
-  for await (const entry of Deno.readDir(DIRECTORY)) {
-    if (!entry.isFile || !/\.ya?ml$/.test(entry.name)) continue;
-    const text = await Deno.readTextFile(new URL(entry.name, DIRECTORY));
-    const documents = parseAllDocuments(text);
-    const list = Array.isArray(documents) ? documents : [documents];
-    const manifests: Manifest[] = [];
-    for (const document of list) {
-      assert.deepEqual(
-        document.errors.map((error) => error.message),
-        [],
-        `${entry.name} does not parse`,
-      );
-      const value = document.toJS() as Manifest | null;
-      if (value !== null) manifests.push(value);
-    }
-    files.set(entry.name, manifests);
-  }
-  return files;
-}
-
-const files = await readManifests();
+const files = await readManifests(DIRECTORY);
 const all = [...files.entries()].filter(([name]) => name !== "kustomization.yaml")
   .flatMap(([, manifests]) => manifests);
 const one = (kind: string): Manifest => {
@@ -68,20 +48,6 @@ const container = (pod.containers as Manifest[])[0] as Manifest;
 const env: Record<string, string> = Object.fromEntries(
   ((container.env ?? []) as { name: string; value?: string }[]).map((e) => [e.name, e.value ?? ""]),
 );
-
-function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
-  return Object.entries(selector).every(([key, value]) => labels[key] === value);
-}
-
-/** The seconds a preStop hook waits (`exec: sleep N` or the built-in `sleep` action), or 0. */
-function preStopSeconds(): number {
-  const preStop = container.lifecycle?.preStop as Manifest | undefined;
-  if (!preStop) return 0;
-  if (preStop.sleep) return Number(preStop.sleep.seconds);
-  const command = preStop.exec?.command as string[] | undefined;
-  assert.ok(command && command[0] === "sleep", `preStop should sleep, got ${command}`);
-  return Number(command[1]);
-}
 
 Deno.test("kustomization.yaml lists every manifest and sets no namespace", () => {
   const kustomization = (files.get("kustomization.yaml") ?? [])[0];
@@ -125,9 +91,9 @@ Deno.test("Deployment: the termination grace period covers the shutdown delay an
   const drain = config.shutdownGraceSeconds;
   // Serving on after SIGTERM (or a preStop sleep before it) lets the endpoint removal reach
   // kube-proxy and ingresses before the listener closes.
-  const sleep = preStopSeconds() + config.shutdownDelaySeconds;
+  const sleep = preStopSeconds(container) + config.shutdownDelaySeconds;
   assert.equal(config.shutdownDelaySeconds, 5, "SHUTDOWN_DELAY_SECONDS replaces the preStop sleep");
-  assert.equal(preStopSeconds(), 0, "no preStop hook: the image needs no sleep binary");
+  assert.equal(preStopSeconds(container), 0, "no preStop hook: the image needs no sleep binary");
   assert.ok(sleep >= 1 && sleep < 30, `shutdown delay of ${sleep} s`);
   const grace = pod.terminationGracePeriodSeconds as number;
   assert.ok(grace > drain, `terminationGracePeriodSeconds ${grace} <= SHUTDOWN_GRACE_SECONDS`);
@@ -216,73 +182,32 @@ Deno.test("the ServiceMonitor names the one Ollama its replicas share (the ollam
 });
 
 Deno.test("the probe and scrape paths answer on the real exporter as the probes expect", async () => {
-  const logger = new Logger("ERROR", { sink: () => {} });
-  // Ollama as the exporter's health check sees it: up, version 0.13.5, no models.
-  const ollama: typeof fetch = (input) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const body = url.pathname === "/api/version" ? { version: "0.13.5" } : { models: [] };
-    return Promise.resolve(Response.json(body));
-  };
-  const exporter = new Exporter(loadConfig(env), { logger, fetch: ollama });
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    exporter.handler,
-  );
-  const base = `http://127.0.0.1:${server.addr.port}`;
-  const get = async (path: string) => {
-    const response = await fetch(base + path);
-    await response.body?.cancel();
-    return response.status;
-  };
-  try {
+  await withServedExporter(loadConfig(env), async (exporter, get) => {
+    const status = async (path: string) => (await get(path)).status;
     const liveness = container.livenessProbe.httpGet.path as string;
     const readiness = container.readinessProbe.httpGet.path as string;
     const scrape = service.metadata.annotations["prometheus.io/path"] as string;
     // Before the first check of Ollama: alive, not ready.
-    assert.equal(await get(liveness), 200);
-    assert.equal(await get(readiness), 503);
+    assert.equal(await status(liveness), 200);
+    assert.equal(await status(readiness), 503);
     await exporter.monitor.check();
-    assert.equal(await get(liveness), 200);
-    assert.equal(await get(readiness), 200);
-    assert.equal(await get(scrape), 200);
+    assert.equal(await status(liveness), 200);
+    assert.equal(await status(readiness), 200);
+    assert.equal(await status(scrape), 200);
     // After SIGTERM the exporter drains: readiness fails so endpoints go, liveness holds.
     exporter.drain();
-    assert.equal(await get(readiness), 503);
-    assert.equal(await get(liveness), 200);
-  } finally {
-    await server.shutdown();
-    await exporter.close();
-  }
+    assert.equal(await status(readiness), 503);
+    assert.equal(await status(liveness), 200);
+  });
 });
 
-async function hasKubectl(): Promise<boolean> {
-  try {
-    const output = await new Deno.Command("kubectl", {
-      args: ["version", "--client"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return output.success;
-  } catch {
-    return false;
-  }
-}
 const kubectl = await hasKubectl();
 
 Deno.test({
   name: "kubectl kustomize builds the directory (skipped without kubectl)",
   ignore: !kubectl,
   async fn() {
-    const output = await new Deno.Command("kubectl", {
-      args: ["kustomize", DIRECTORY.pathname],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    assert.equal(output.code, 0, decoder.decode(output.stderr));
-    const built = parseAllDocuments(decoder.decode(output.stdout));
-    const kinds = (Array.isArray(built) ? built : [built])
-      .map((document) => (document.toJS() as Manifest).kind).sort();
+    const kinds = (await kustomize(DIRECTORY)).map((manifest) => manifest.kind).sort();
     assert.deepEqual(kinds, ["Deployment", "PodDisruptionBudget", "Service", "ServiceMonitor"]);
   },
 });

@@ -26,46 +26,25 @@
  */
 
 import assert from "node:assert/strict";
-import { parse as parseYaml, parseAllDocuments } from "npm:yaml@2.9.1";
+import { parse as parseYaml } from "npm:yaml@2.9.1";
 import { CONFIG_SETTINGS, loadConfig, parseOllamaHost } from "../lib/config.ts";
-import { Exporter } from "../lib/exporter.ts";
-import { Logger } from "../lib/log.ts";
+import {
+  hasKubectl,
+  kustomize,
+  type Manifest,
+  matches,
+  preStopSeconds,
+  readManifests,
+  withServedExporter,
+  yamlDocuments,
+} from "./support/kubernetes.ts";
 
 const DIRECTORY = new URL("../deploy/kubernetes/sidecar/", import.meta.url);
 const STANDALONE = new URL("../deploy/kubernetes/", import.meta.url);
 const ROOT = new URL("..", import.meta.url);
 const CONFIG_ENV = new Set(CONFIG_SETTINGS.map((setting) => setting.env));
 
-// deno-lint-ignore no-explicit-any
-type Manifest = Record<string, any>;
-
-/** Every document of a YAML file, failing on parse errors. */
-function documents(text: string, name: string): Manifest[] {
-  const parsed = parseAllDocuments(text);
-  const list = Array.isArray(parsed) ? parsed : [parsed];
-  const manifests: Manifest[] = [];
-  for (const document of list) {
-    assert.deepEqual(document.errors.map((error) => error.message), [], `${name} does not parse`);
-    const value = document.toJS() as Manifest | null;
-    if (value !== null) manifests.push(value);
-  }
-  return manifests;
-}
-
-/** Every document of every YAML file in the directory, by file. */
-async function readManifests(): Promise<Map<string, Manifest[]>> {
-  const files = new Map<string, Manifest[]>();
-  for await (const entry of Deno.readDir(DIRECTORY)) {
-    if (!entry.isFile || !/\.ya?ml$/.test(entry.name)) continue;
-    files.set(
-      entry.name,
-      documents(await Deno.readTextFile(new URL(entry.name, DIRECTORY)), entry.name),
-    );
-  }
-  return files;
-}
-
-const files = await readManifests();
+const files = await readManifests(DIRECTORY);
 const kustomization = (files.get("kustomization.yaml") ?? [])[0] as Manifest;
 const all = [...files.entries()].filter(([name]) => name !== "kustomization.yaml")
   .flatMap(([, manifests]) => manifests);
@@ -144,24 +123,10 @@ const ollamaEnv = resolveEnv(ollama);
 const exporterEnv = resolveEnv(exporter);
 const config = loadConfig(exporterEnv.values);
 
-function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
-  return Object.entries(selector).every(([key, value]) => labels[key] === value);
-}
-
 const exporterPorts = exporter.ports as { name: string; containerPort: number }[];
 /** Whether a port reference (name or number) is one of the exporter container's ports. */
 const isExporterPort = (port: unknown) =>
   exporterPorts.some((p) => p.name === port || p.containerPort === port);
-
-/** The seconds a preStop hook waits (`exec: sleep N` or the built-in `sleep` action), or 0. */
-function preStopSeconds(container: Manifest): number {
-  const preStop = container.lifecycle?.preStop as Manifest | undefined;
-  if (!preStop) return 0;
-  if (preStop.sleep) return Number(preStop.sleep.seconds);
-  const command = preStop.exec?.command as string[] | undefined;
-  assert.ok(command && command[0] === "sleep", `preStop should sleep, got ${command}`);
-  return Number(command[1]);
-}
 
 /** Bytes of a Kubernetes memory quantity (`96Mi`, `8Gi`, `100M`, plain bytes). */
 function bytes(quantity: string | number): number {
@@ -344,7 +309,7 @@ Deno.test("sidecar: hardened pod and containers; Ollama writes only to volumes",
     assert.equal(own.privileged ?? false, false, container.name);
   }
   // The exporter runs as the image's `deno` user, as in the standalone Deployment.
-  const standalone = documents(
+  const standalone = yamlDocuments(
     await Deno.readTextFile(new URL("deployment.yaml", STANDALONE)),
     "deployment.yaml",
   )[0] as Manifest;
@@ -450,23 +415,7 @@ Deno.test("sidecar: images pinned, Ollama's the same as compose.yaml's", async (
 });
 
 Deno.test("sidecar: the probe and scrape paths answer on the real exporter as the probes expect", async () => {
-  const logger = new Logger("ERROR", { sink: () => {} });
-  const ollamaApi: typeof fetch = (input) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const body = url.pathname === "/api/version" ? { version: "0.13.5" } : { models: [] };
-    return Promise.resolve(Response.json(body));
-  };
-  const instance = new Exporter(config, { logger, fetch: ollamaApi });
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    instance.handler,
-  );
-  const base = `http://127.0.0.1:${server.addr.port}`;
-  const get = async (path: string) => {
-    const response = await fetch(base + path);
-    return { status: response.status, text: await response.text() };
-  };
-  try {
+  await withServedExporter(config, async (instance, get) => {
     const liveness = exporter.livenessProbe.httpGet.path as string;
     const readiness = exporter.readinessProbe.httpGet.path as string;
     const scrape = statefulSet.spec.template.metadata.annotations["prometheus.io/path"] as string;
@@ -481,37 +430,14 @@ Deno.test("sidecar: the probe and scrape paths answer on the real exporter as th
     instance.drain();
     assert.equal((await get(readiness)).status, 503);
     assert.equal((await get(liveness)).status, 200);
-  } finally {
-    await server.shutdown();
-    await instance.close();
-  }
+  });
 });
-
-async function hasKubectl(): Promise<boolean> {
-  try {
-    const output = await new Deno.Command("kubectl", {
-      args: ["version", "--client"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return output.success;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test({
   name: "sidecar: kubectl kustomize builds the directory (skipped without kubectl)",
   ignore: !(await hasKubectl()),
   async fn() {
-    const output = await new Deno.Command("kubectl", {
-      args: ["kustomize", DIRECTORY.pathname],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    assert.equal(output.code, 0, decoder.decode(output.stderr));
-    const built = documents(decoder.decode(output.stdout), "kubectl kustomize output");
+    const built = await kustomize(DIRECTORY);
     assert.deepEqual(built.map((manifest) => manifest.kind).sort(), [
       "ConfigMap",
       "PodDisruptionBudget",

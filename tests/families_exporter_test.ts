@@ -9,17 +9,9 @@
 
 import assert from "node:assert/strict";
 import { withHarness } from "./support/exporter_harness.ts";
-import type { ExpectedReply } from "./support/simulator/expected_reply.ts";
+import type { ExpectedReply, GenerationPath } from "./support/simulator/expected_reply.ts";
 import type { OpenAiStreamFormat } from "./support/simulator/openai_stream_format.ts";
 import type { SplitMode } from "./support/simulator/simulator_options.ts";
-
-type Path =
-  | "/api/generate"
-  | "/api/chat"
-  | "/v1/chat/completions"
-  | "/v1/completions"
-  | "/v1/messages"
-  | "/v1/responses";
 
 const MODELS = ["llama3.2:latest", "tiny-think:latest", "tiny-tools:latest"];
 const WEATHER = [{ role: "user", content: "Weather in Paris?" }];
@@ -36,8 +28,8 @@ const TOOL = {
 function requests(
   model: string,
   options: { cuts?: readonly number[] } = {},
-): [Path, Record<string, unknown>][] {
-  const list: [Path, Record<string, unknown>][] = [];
+): [GenerationPath, Record<string, unknown>][] {
+  const list: [GenerationPath, Record<string, unknown>][] = [];
   const cases = (options.cuts ?? [0, 5]).flatMap((cut) => [[true, cut], [false, cut]] as const);
   for (const [stream, cut] of cases) {
     list.push(

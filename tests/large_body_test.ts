@@ -5,17 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { OllamaSimulator } from "./support/ollama_simulator.ts";
-import { ExporterProcess } from "./support/exporter_process.ts";
+import { ExporterProcess, START_FLAGS } from "./support/exporter_process.ts";
 import { parseExposition, sample } from "./support/exposition.ts";
-
-const PERMISSIONS = JSON.parse(
-  await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
-).tasks.start.replace(/^deno run /, "").replace(/ main\.ts$/, "").split(" ");
 
 Deno.test("a 60 MB embedding passes with memory growth far below its size; numbers exact", async () => {
   // About 8.45 bytes per component: 7.2 million components make about 60 MB.
   const simulator = await OllamaSimulator.start({ embedDimensions: 7_200_000 });
-  const process = await ExporterProcess.start(["run", ...PERMISSIONS, "main.ts"], {
+  const process = await ExporterProcess.start(["run", ...START_FLAGS, "main.ts"], {
     env: { OLLAMA_HOST: simulator.url, LOG_LEVEL: "WARNING" },
   });
   try {

@@ -5,11 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { listenFailure } from "../lib/listen_failure.ts";
+import { START_FLAGS } from "./support/exporter_process.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const PERMISSIONS = JSON.parse(
-  await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
-).tasks.start.replace(/^deno run /, "").replace(/ main\.ts$/, "").split(" ");
 
 /** Runs `deno <args>` in the repository with `env` added; returns the exit code and output. */
 async function run(
@@ -96,7 +94,7 @@ Deno.test("main: a failure to listen is one line on stderr and exit code 2", asy
       ],
     ];
     for (const [env, expected] of cases) {
-      const { code, stdout, stderr } = await run(["run", ...PERMISSIONS, "main.ts"], env);
+      const { code, stdout, stderr } = await run(["run", ...START_FLAGS, "main.ts"], env);
       assert.equal(code, 2, stderr);
       assert.match(stderr, expected);
       assert.equal(stdout, "");

@@ -4,11 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { OllamaSimulator } from "./support/ollama_simulator.ts";
-import { ExporterProcess, freePort } from "./support/exporter_process.ts";
-
-const PERMISSIONS = JSON.parse(
-  await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
-).tasks.start.replace(/^deno run /, "").replace(/ main\.ts$/, "").split(" ");
+import { ExporterProcess, freePort, START_FLAGS } from "./support/exporter_process.ts";
 
 Deno.test("deno task start with no Ollama running: starts, warns, serves ollama_up 0", async () => {
   const dead = freePort();
@@ -52,7 +48,7 @@ Deno.test("a bad setting stops start-up with one line naming it", async () => {
   ];
   for (const [env, message] of cases) {
     const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...PERMISSIONS, "main.ts"],
+      args: ["run", ...START_FLAGS, "main.ts"],
       cwd: new URL("..", import.meta.url).pathname,
       env,
       stdout: "piped",
@@ -66,7 +62,7 @@ Deno.test("a bad setting stops start-up with one line naming it", async () => {
 Deno.test("SIGTERM: in-flight streams finish, new connections are refused, exit 0", async () => {
   const simulator = await OllamaSimulator.start({ tokenDelayMs: 50 });
   try {
-    const process = await ExporterProcess.start(["run", ...PERMISSIONS, "main.ts"], {
+    const process = await ExporterProcess.start(["run", ...START_FLAGS, "main.ts"], {
       env: { OLLAMA_HOST: simulator.url, SHUTDOWN_GRACE_SECONDS: "10" },
     });
     const response = await fetch(`${process.url}/api/generate`, {
@@ -103,7 +99,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test(`${signal}: after the grace period the exporter exits 0 anyway`, async () => {
     const simulator = await OllamaSimulator.start({ tokenDelayMs: 100 });
     try {
-      const process = await ExporterProcess.start(["run", ...PERMISSIONS, "main.ts"], {
+      const process = await ExporterProcess.start(["run", ...START_FLAGS, "main.ts"], {
         env: { OLLAMA_HOST: simulator.url, SHUTDOWN_GRACE_SECONDS: "0.3" },
       });
       const response = await fetch(`${process.url}/api/generate`, {

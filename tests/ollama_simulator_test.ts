@@ -2708,60 +2708,36 @@ Deno.test("maxQueue: requests needing a load or reload overflow the scheduler qu
     await gone.leave();
     assert.equal(sim.pendingRequests, 1, "C keeps its place");
     const chat = [{ role: "user", content: "x" }];
+    // Ollama's native busy answer, and its OpenAI-shaped one (with a newline, Gin's JSON).
+    const nativeBody = JSON.stringify({ error: SERVER_BUSY_MESSAGE });
+    const native = [
+      503,
+      { "content-type": "application/json; charset=utf-8" },
+      nativeBody,
+    ] as const;
+    const openai = (headers: Record<string, string> = {}) =>
+      [
+        503,
+        { "content-type": "application/json", ...headers },
+        JSON.stringify({
+          error: { message: SERVER_BUSY_MESSAGE, type: "api_error", param: null, code: null },
+        }) + "\n",
+      ] as const;
     const refused: [string, unknown, number, Record<string, string>, string][] = [
-      ["/api/generate", { model: "qwen2.5:0.5b", prompt: "x" }, 503, {
-        "content-type": "application/json; charset=utf-8",
-      }, JSON.stringify({ error: SERVER_BUSY_MESSAGE })],
-      ["/api/chat", { model: "llama3.2", messages: chat, options: { num_ctx: 128 } }, 503, {
-        "content-type": "application/json; charset=utf-8",
-      }, JSON.stringify({ error: SERVER_BUSY_MESSAGE })],
-      ["/api/embed", { model: "nomic-embed-text", input: "x" }, 503, {
-        "content-type": "application/json; charset=utf-8",
-      }, JSON.stringify({ error: SERVER_BUSY_MESSAGE })],
+      ["/api/generate", { model: "qwen2.5:0.5b", prompt: "x" }, ...native],
+      ["/api/chat", { model: "llama3.2", messages: chat, options: { num_ctx: 128 } }, ...native],
+      ["/api/embed", { model: "nomic-embed-text", input: "x" }, ...native],
       [
         "/v1/chat/completions",
         { model: "qwen2.5:0.5b", messages: chat, stream: true },
-        503,
-        {
-          "content-type": "application/json",
-        },
-        JSON.stringify({
-          error: { message: SERVER_BUSY_MESSAGE, type: "api_error", param: null, code: null },
-        }) + "\n",
+        ...openai(),
       ],
-      [
-        "/v1/completions",
-        { model: "qwen2.5:0.5b", prompt: "x" },
-        503,
-        {
-          "content-type": "application/json",
-        },
-        JSON.stringify({
-          error: { message: SERVER_BUSY_MESSAGE, type: "api_error", param: null, code: null },
-        }) + "\n",
-      ],
-      [
-        "/v1/embeddings",
-        { model: "nomic-embed-text", input: "x" },
-        503,
-        {
-          "content-type": "application/json",
-        },
-        JSON.stringify({
-          error: { message: SERVER_BUSY_MESSAGE, type: "api_error", param: null, code: null },
-        }) + "\n",
-      ],
+      ["/v1/completions", { model: "qwen2.5:0.5b", prompt: "x" }, ...openai()],
+      ["/v1/embeddings", { model: "nomic-embed-text", input: "x" }, ...openai()],
       [
         "/v1/responses",
         { model: "qwen2.5:0.5b", input: "x", stream: true },
-        503,
-        {
-          "content-type": "application/json",
-          "cache-control": "no-cache",
-        },
-        JSON.stringify({
-          error: { message: SERVER_BUSY_MESSAGE, type: "api_error", param: null, code: null },
-        }) + "\n",
+        ...openai({ "cache-control": "no-cache" }),
       ],
     ];
     for (const [path, body, status, headers, text] of refused) {

@@ -7,7 +7,7 @@
  * the exporter's spans carry no query string, while Ollama gets the query unchanged.
  */
 import assert from "node:assert/strict";
-import { ExporterProcess, freePort } from "./support/exporter_process.ts";
+import { ExporterProcess, freePort, START_FLAGS } from "./support/exporter_process.ts";
 import { parseExposition, sample } from "./support/exposition.ts";
 import { OllamaSimulator } from "./support/ollama_simulator.ts";
 import { type DecodedSpan, OTEL_PROTO_ABSENT, OtlpSpanKind } from "./support/otlp_proto.ts";
@@ -16,10 +16,6 @@ import { EXCHANGE_ID_HEADER, RecordingHop } from "./support/recording_hop.ts";
 import { rawRequest } from "./support/raw_http.ts";
 
 if (OTEL_PROTO_ABSENT !== null) console.log(OTEL_PROTO_ABSENT);
-
-const PERMISSIONS = JSON.parse(
-  await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
-).tasks.start.replace(/^deno run /, "").replace(/ main\.ts$/, "").split(" ");
 
 /** Runs `body` with a listener and an exporter exporting spans to it, in front of `upstream`. */
 async function withOtelExporter(
@@ -30,7 +26,7 @@ async function withOtelExporter(
   const listener = await OtlpTraceListener.start();
   let exporter: ExporterProcess | undefined;
   try {
-    exporter = await ExporterProcess.start(["run", ...PERMISSIONS, "main.ts"], {
+    exporter = await ExporterProcess.start(["run", ...START_FLAGS, "main.ts"], {
       env: {
         OLLAMA_HOST: upstream,
         OTEL_DENO: "true",

@@ -14,8 +14,8 @@
  * (CI installs the `.proto` files; `.ci/run`).
  */
 import assert from "node:assert/strict";
-import { ExporterProcess } from "./support/exporter_process.ts";
-import { parseExposition } from "./support/exposition.ts";
+import { ExporterProcess, START_FLAGS } from "./support/exporter_process.ts";
+import { parseExposition, sumOf } from "./support/exposition.ts";
 import { REAL_OLLAMA_ABSENT, type RealOllama, startRealOllama } from "./support/real_ollama.ts";
 import { EXCHANGE_ID_HEADER, RecordingHop } from "./support/recording_hop.ts";
 import { readWire, type WireFacts } from "./support/wire_reference.ts";
@@ -25,10 +25,6 @@ import { type DecodedSpan, OTEL_PROTO_ABSENT, OtlpSpanKind } from "./support/otl
 
 const ABSENT = REAL_OLLAMA_ABSENT ?? OTLP_RECEIVER_ABSENT ?? OTEL_PROTO_ABSENT;
 if (ABSENT !== null) console.log(ABSENT);
-
-const PERMISSIONS = JSON.parse(
-  await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
-).tasks.start.replace(/^deno run /, "").replace(/ main\.ts$/, "").split(" ");
 
 /** A marker in every prompt: it must reach no span, event, metric or log. */
 const SECRET = "zebra-canary-7781";
@@ -58,7 +54,7 @@ const CALLS: readonly Call[] = [
     body: {
       model: "tiny",
       messages: [{ role: "user", content: `Say ${SECRET}` }],
-      options: { num_predict: 6 },
+      options: { num_predict: 16 },
     },
   },
   {
@@ -67,7 +63,7 @@ const CALLS: readonly Call[] = [
     path: "/api/generate",
     operation: "text_completion",
     model: "tiny:latest",
-    body: { model: "tiny", prompt: `Say ${SECRET}`, stream: false, options: { num_predict: 5 } },
+    body: { model: "tiny", prompt: `Say ${SECRET}`, stream: false, options: { num_predict: 16 } },
   },
   {
     id: "openai-chat-stream",
@@ -79,7 +75,7 @@ const CALLS: readonly Call[] = [
     body: {
       model: "tiny",
       stream: true,
-      max_tokens: 7,
+      max_tokens: 16,
       messages: [{ role: "user", content: `Say ${SECRET}` }],
     },
   },
@@ -89,7 +85,7 @@ const CALLS: readonly Call[] = [
     path: "/v1/completions",
     operation: "text_completion",
     model: "tiny:latest",
-    body: { model: "tiny", prompt: `Say ${SECRET}`, max_tokens: 4 },
+    body: { model: "tiny", prompt: `Say ${SECRET}`, max_tokens: 16 },
   },
   {
     id: "messages-stream",
@@ -100,7 +96,7 @@ const CALLS: readonly Call[] = [
     body: {
       model: "tiny",
       stream: true,
-      max_tokens: 6,
+      max_tokens: 16,
       messages: [{ role: "user", content: `Say ${SECRET}` }],
     },
   },
@@ -110,7 +106,7 @@ const CALLS: readonly Call[] = [
     path: "/v1/responses",
     operation: "chat",
     model: "tiny:latest",
-    body: { model: "tiny", stream: true, max_output_tokens: 5, input: `Say ${SECRET}` },
+    body: { model: "tiny", stream: true, max_output_tokens: 16, input: `Say ${SECRET}` },
   },
   {
     id: "native-embed",
@@ -141,30 +137,6 @@ const CALLS: readonly Call[] = [
   },
   { id: "tags", method: "GET", path: "/api/tags" },
 ];
-
-/** The labels of a rendered series key `name{a="b",c="d"}`. */
-function labelsOf(key: string): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const match of key.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-    labels[match[1]!] = match[2]!;
-  }
-  return labels;
-}
-
-/** The sum of every `/metrics` series of `name` whose labels pass `keep`. */
-function sumOf(
-  samples: Map<string, number>,
-  name: string,
-  keep: (labels: Record<string, string>) => boolean = () => true,
-): number {
-  let total = 0;
-  for (const [key, value] of samples) {
-    const brace = key.indexOf("{");
-    if ((brace < 0 ? key : key.slice(0, brace)) !== name) continue;
-    if (keep(labelsOf(key))) total += value;
-  }
-  return total;
-}
 
 /** The endpoints of each GenAI operation (the exporter's mapping, restated). */
 const ENDPOINTS: Record<string, readonly string[]> = {
@@ -199,7 +171,7 @@ Deno.test({
     hop = RecordingHop.start(ollama.url);
     receiver = await OtlpReceiver.start();
     listener = await OtlpTraceListener.start();
-    exporter = await ExporterProcess.start(["run", ...PERMISSIONS, "main.ts"], {
+    exporter = await ExporterProcess.start(["run", ...START_FLAGS, "main.ts"], {
       env: {
         OLLAMA_HOST: hop.url,
         LOG_LEVEL: "INFO",

@@ -17,7 +17,7 @@ import assert from "node:assert/strict";
 import { CONFIG_SETTINGS, loadConfig } from "../lib/config.ts";
 import { Exporter } from "../lib/exporter.ts";
 import { Logger } from "../lib/log.ts";
-import { ExporterProcess, freePort } from "./support/exporter_process.ts";
+import { ExporterProcess, freePort, START_FLAGS } from "./support/exporter_process.ts";
 
 const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));
 
@@ -152,18 +152,6 @@ Deno.test("README Metrics table: every family of a running exporter, type and la
   }
 });
 
-/** The flags of deno.json's start task, between `deno run` and `main.ts`. */
-async function startTaskFlags(): Promise<string[]> {
-  const tasks = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))).tasks;
-  const words = String(tasks.start).split(/\s+/);
-  if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== "main.ts") {
-    throw new Error(
-      `Cannot read the start task's flags: "${tasks.start}" is not "deno run ... main.ts"`,
-    );
-  }
-  return words.slice(2, -1);
-}
-
 Deno.test("README Metrics table: deno task start serves all but the --allow-all-only families", async () => {
   const rows = tableUnder("Metrics");
   const allowAllOnly = rows.filter((row) =>
@@ -176,7 +164,7 @@ Deno.test("README Metrics table: deno task start serves all but the --allow-all-
   const promised = rows.map((row) => code(row.cells[0]) ?? "")
     .filter((name) => !allowAllOnly.includes(name) && !parallelOnly.includes(name));
 
-  const process = await ExporterProcess.start(["run", ...await startTaskFlags(), "main.ts"], {
+  const process = await ExporterProcess.start(["run", ...START_FLAGS, "main.ts"], {
     env: { OLLAMA_HOST: `127.0.0.1:${freePort()}`, LOG_LEVEL: "ERROR" },
   });
   try {

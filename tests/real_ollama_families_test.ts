@@ -20,28 +20,21 @@ import {
   type RealOllama,
   startRealOllama,
 } from "./support/real_ollama.ts";
+import { optionalEnv } from "./support/processes.ts";
 import { RecordingHop } from "./support/recording_hop.ts";
 import { readWire } from "./support/wire_reference.ts";
 
 if (REAL_OLLAMA_ABSENT !== null) console.log(REAL_OLLAMA_ABSENT);
 
-/** A model name from the environment, or the shared server's. */
-function modelFromEnv(name: string, fallback: string): string {
-  try {
-    return Deno.env.get(name)?.trim() || fallback;
-  } catch {
-    return fallback; // No --allow-env.
-  }
-}
-
+// Each model: the environment's (CONFORMANCE_*_MODEL), or the shared server's.
 /** A completion model that cannot think (`think: true` gets 400). */
-const PLAIN = modelFromEnv("CONFORMANCE_MODEL", "tiny");
+const PLAIN = optionalEnv("CONFORMANCE_MODEL") || "tiny";
 /** A model that thinks. */
-const THINK = modelFromEnv("CONFORMANCE_THINK_MODEL", "tiny-think");
+const THINK = optionalEnv("CONFORMANCE_THINK_MODEL") || "tiny-think";
 /** A model that answers the weather question with a `get_weather` tool call. */
-const TOOLS = modelFromEnv("CONFORMANCE_TOOLS_MODEL", "tiny-tools");
+const TOOLS = optionalEnv("CONFORMANCE_TOOLS_MODEL") || "tiny-tools";
 /** An embedding model. */
-const EMBED = modelFromEnv("CONFORMANCE_EMBED_MODEL", "tiny-embed");
+const EMBED = optionalEnv("CONFORMANCE_EMBED_MODEL") || "tiny-embed";
 /** Whether the models are the shared server's, whose behaviour the scenario checks know. */
 const STOCK = PLAIN === "tiny" && THINK === "tiny-think" && TOOLS === "tiny-tools" &&
   EMBED === "tiny-embed";

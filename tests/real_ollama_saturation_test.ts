@@ -118,6 +118,29 @@ async function call(rig: Rig, path: string, body: unknown, id = newId()): Promis
   return { id, status: response.status, contentType, body: await response.bytes() };
 }
 
+/**
+ * Loads the model, then streams a generation of `numPredict` tokens through the exporter and reads
+ * until `outputs` output chunks came: the one slot is taken, by a client that pauses.
+ */
+async function takeSlot(
+  rig: Rig,
+  numPredict: number,
+  outputs: number,
+): Promise<{ id: string; stream: StreamClient }> {
+  await load(rig.ollama, MODEL);
+  const id = newId();
+  const stream = new StreamClient(
+    GENERATE,
+    await post(rig, GENERATE, {
+      model: MODEL,
+      prompt: PROMPT,
+      options: { num_predict: numPredict, ...GREEDY },
+    }, id),
+  );
+  await stream.readOutput(outputs);
+  return { id, stream };
+}
+
 /** A request straight to Ollama, bypassing the exporter: the parsed JSON answer. */
 async function direct(ollama: RealOllama, path: string, body?: unknown): Promise<unknown> {
   const response = await fetch(ollama.url + path, {
@@ -292,18 +315,8 @@ Deno.test({
 });
 
 async function queueWait(rig: Rig): Promise<void> {
-  await load(rig.ollama, MODEL);
   // The first request takes the one slot; two more are sent once it streams output.
-  const first = newId();
-  const stream = new StreamClient(
-    GENERATE,
-    await post(rig, GENERATE, {
-      model: MODEL,
-      prompt: PROMPT,
-      options: { num_predict: 64, ...GREEDY },
-    }, first),
-  );
-  await stream.readOutput(1);
+  const { id: first, stream } = await takeSlot(rig, 64, 1);
   const later = [newId(), newId()];
   const answers = later.map((id, i) =>
     call(rig, GENERATE, {
@@ -349,17 +362,7 @@ Deno.test({
 });
 
 async function heldStream(rig: Rig): Promise<void> {
-  await load(rig.ollama, MODEL);
-  const held = newId();
-  const stream = new StreamClient(
-    GENERATE,
-    await post(rig, GENERATE, {
-      model: MODEL,
-      prompt: PROMPT,
-      options: { num_predict: 300, ...GREEDY },
-    }, held),
-  );
-  await stream.readOutput(3);
+  const { id: held, stream } = await takeSlot(rig, 300, 3);
   // Two more for the one slot while the held stream has it (its client pauses).
   const waiting = [newId(), newId()];
   const answers = waiting.map((id) =>

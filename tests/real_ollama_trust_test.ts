@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { ExporterHarness } from "./support/exporter_harness.ts";
 import { rawRequest } from "./support/raw_http.ts";
+import { withRealOllama } from "./support/sdk_real_ollama.ts";
 import {
   REAL_OLLAMA_ABSENT,
   REAL_OLLAMA_START_ABSENT,
@@ -35,27 +36,6 @@ async function post(base: string, path: string, body: string): Promise<Answer> {
     body,
   });
   return { status: response.status, text: decoder.decode(await response.bytes()) };
-}
-
-/** Runs `body` with a real Ollama and the exporter in front of it; closes both afterwards. */
-async function withRealOllama(
-  options: { env?: Record<string, string>; own?: boolean; upstream?: (real: RealOllama) => string },
-  body: (real: RealOllama, h: ExporterHarness) => Promise<void>,
-): Promise<void> {
-  const real = await startRealOllama(options.own ? { own: true } : {});
-  try {
-    const h = await ExporterHarness.start({
-      upstream: options.upstream?.(real) ?? real.url,
-      env: options.env ?? {},
-    });
-    try {
-      await body(real, h);
-    } finally {
-      await h.close();
-    }
-  } finally {
-    await real.close();
-  }
 }
 
 /** The SSE `data:` payloads of a stream, `[DONE]` left out. */

@@ -7,11 +7,7 @@
  * body is edited, chunked as well.
  */
 import assert from "node:assert/strict";
-import { ExporterProcess } from "./support/exporter_process.ts";
-
-const PERMISSIONS = JSON.parse(
-  await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
-).tasks.start.replace(/^deno run /, "").replace(/ main\.ts$/, "").split(" ");
+import { ExporterProcess, START_FLAGS } from "./support/exporter_process.ts";
 
 const SIZE = 64 * 1024 * 1024;
 const LIMIT = 16 * 1024 * 1024;
@@ -71,7 +67,7 @@ const ROUTES: { path: string; method?: string; fields?: string; chunked?: boolea
 
 Deno.test("a 64 MB request body raises the exporter's RSS by less than 16 MB on every observed route", async () => {
   const upstream = sink();
-  const process = await ExporterProcess.start(["run", ...PERMISSIONS, "main.ts"], {
+  const process = await ExporterProcess.start(["run", ...START_FLAGS, "main.ts"], {
     env: { OLLAMA_HOST: upstream.url, LOG_LEVEL: "WARNING" },
   });
   const send = async (route: (typeof ROUTES)[number], size: number) => {

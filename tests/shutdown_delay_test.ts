@@ -5,11 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { OllamaSimulator } from "./support/ollama_simulator.ts";
-import { ExporterProcess } from "./support/exporter_process.ts";
-
-const PERMISSIONS = JSON.parse(
-  await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
-).tasks.start.replace(/^deno run /, "").replace(/ main\.ts$/, "").split(" ");
+import { ExporterProcess, START_FLAGS } from "./support/exporter_process.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -39,7 +35,7 @@ async function accepts(port: number): Promise<boolean> {
 Deno.test("SHUTDOWN_DELAY_SECONDS: /readyz 503 and requests served during the delay, then drain", async () => {
   const simulator = await OllamaSimulator.start({ tokenDelayMs: 30 });
   try {
-    const process = await ExporterProcess.start(["run", ...PERMISSIONS, "main.ts"], {
+    const process = await ExporterProcess.start(["run", ...START_FLAGS, "main.ts"], {
       env: {
         OLLAMA_HOST: simulator.url,
         SHUTDOWN_DELAY_SECONDS: "1",
@@ -100,7 +96,7 @@ Deno.test("SHUTDOWN_DELAY_SECONDS: /readyz 503 and requests served during the de
 Deno.test("SHUTDOWN_DELAY_SECONDS: a second signal cuts the delay short", async () => {
   const simulator = await OllamaSimulator.start({});
   try {
-    const process = await ExporterProcess.start(["run", ...PERMISSIONS, "main.ts"], {
+    const process = await ExporterProcess.start(["run", ...START_FLAGS, "main.ts"], {
       env: { OLLAMA_HOST: simulator.url, SHUTDOWN_DELAY_SECONDS: "60" },
     });
     process.kill("SIGTERM");

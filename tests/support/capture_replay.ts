@@ -33,6 +33,16 @@ export type ReplaySplit = "events" | "bytes" | "random";
 /** The folder of the captures, beside the project. */
 export const SAMPLES_DIR: URL = new URL("../../../shared/real-ollama/samples/", import.meta.url);
 
+/** Why the captures cannot be read (one line), or `null` when {@linkcode SAMPLES_DIR} is there. */
+export const SAMPLES_ABSENT: string | null = (() => {
+  try {
+    Deno.statSync(SAMPLES_DIR);
+    return null;
+  } catch {
+    return `the captures of the real Ollama are not at ${SAMPLES_DIR.pathname}`;
+  }
+})();
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const CRLF2 = encoder.encode("\r\n\r\n");

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { splitSeries } from "./exposition.ts";
 import type { Durations, WireFacts } from "./wire_reference.ts";
 
 /** Ollama's own durations: histograms whose `_sum` is exact too (whole nanoseconds). */
@@ -46,8 +47,6 @@ const TIMINGS = [
   "ollama_time_per_output_token_seconds",
 ];
 
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-
 function escape(value: string): string {
   return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 }
@@ -65,18 +64,9 @@ function key(name: string, labels: Record<string, string>): string {
   return `${name}{${pairs.join(",")}}`;
 }
 
-/** A rendered series split into its name and its labels (values as rendered, escaped). */
-function split(series: string): { name: string; labels: Record<string, string> } {
-  const brace = series.indexOf("{");
-  if (brace < 0) return { name: series, labels: {} };
-  const labels: Record<string, string> = {};
-  for (const [, label, value] of series.slice(brace).matchAll(LABEL)) labels[label!] = value!;
-  return { name: series.slice(0, brace), labels };
-}
-
 /** Re-keys a rendered series whose values are already escaped. */
 function rekey(series: string): { name: string; key: string } {
-  const { name, labels } = split(series);
+  const { name, labels } = splitSeries(series);
   const pairs = Object.entries(labels).sort(byKey).map(([label, value]) => `${label}="${value}"`);
   return { name, key: `${name}{${pairs.join(",")}}` };
 }

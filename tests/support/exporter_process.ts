@@ -5,13 +5,17 @@
  * @module
  */
 
-/** A free TCP port on 127.0.0.1 (closed again, so the exporter can take it). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
+import { startTaskFlags } from "../../bench/fleet.ts";
+import { freePort } from "./processes.ts";
+
+/**
+ * The flags of deno.json's `start` task between `deno run` and `main.ts` (V8 and permission
+ * flags), read as the benchmark reads them: `["run", ...START_FLAGS, "main.ts"]` runs the exporter
+ * exactly as `deno task start` and the Docker image do.
+ */
+export const START_FLAGS: readonly string[] = startTaskFlags();
+
+export { freePort };
 
 /** A running exporter process with its stderr collected. */
 export class ExporterProcess {

@@ -18,6 +18,7 @@
  */
 
 import protobuf from "npm:protobufjs@7.6.6";
+import { optionalEnv } from "./processes.ts";
 
 const TRACE_SERVICE = "opentelemetry/proto/collector/trace/v1/trace_service.proto";
 const METRICS_SERVICE = "opentelemetry/proto/collector/metrics/v1/metrics_service.proto";
@@ -538,13 +539,7 @@ function nanos(value: Long | number | undefined): bigint {
 }
 
 function includeRoot(): string {
-  let value: string | undefined;
-  try {
-    value = Deno.env.get("OTEL_PROTO_INCLUDE");
-  } catch {
-    value = undefined; // No --allow-env: as if unset.
-  }
-  const trimmed = value?.trim().replace(/\/+$/, "") ?? "";
+  const trimmed = optionalEnv("OTEL_PROTO_INCLUDE").replace(/\/+$/, "");
   return trimmed === "" ? "/usr/include" : trimmed;
 }
 

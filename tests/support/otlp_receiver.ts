@@ -12,6 +12,9 @@
  * @module
  */
 
+import { sampleValue } from "./exposition.ts";
+import { freePort, optionalEnv, stopProcess } from "./processes.ts";
+
 /** The receiver's folder: `OTLP_RECEIVER_DIR`, or `<repo>/../shared/otlp-receiver/`. */
 export const OTLP_RECEIVER_DIR: URL = receiverDir();
 
@@ -163,7 +166,7 @@ export class OtlpReceiver {
 
   /** Stops the receiver (SIGTERM, SIGKILL after 10 s) and waits until it is gone. Idempotent. */
   close(): Promise<void> {
-    this.#closed ??= stopProcess(this.pid);
+    this.#closed ??= stopProcess(this.pid, "the OTLP receiver");
     return this.#closed;
   }
 
@@ -173,72 +176,12 @@ export class OtlpReceiver {
   }
 }
 
-/** Whether process `pid` runs (a zombie counts as exited). */
-function processAlive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // `pid (comm) S ...`: the state follows the last ')'.
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    // No /proc (not Linux): ask the kernel with kill -0.
-    return new Deno.Command("kill", { args: ["-0", String(pid)], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  }
-}
-
-async function stopProcess(pid: number): Promise<void> {
-  const signal = (name: Deno.Signal): void => {
-    try {
-      Deno.kill(pid, name);
-    } catch {
-      // Already gone.
-    }
-  };
-  if (!processAlive(pid)) return;
-  signal("SIGTERM");
-  const deadline = Date.now() + 10_000;
-  while (processAlive(pid)) {
-    if (Date.now() > deadline) {
-      signal("SIGKILL");
-      const killed = Date.now() + 5_000;
-      while (processAlive(pid)) {
-        if (Date.now() > killed) {
-          throw new Error(`Cannot stop the OTLP receiver: pid ${pid} survived SIGKILL for 5 s`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
-
-function sampleValue(text: string): number {
-  if (text === "+Inf") return Infinity;
-  if (text === "-Inf") return -Infinity;
-  return Number(text);
-}
-
 function fileIn(name: string): string {
   return decodeURIComponent(new URL(name, OTLP_RECEIVER_DIR).pathname);
 }
 
 function receiverDir(): URL {
-  let value: string | undefined;
-  try {
-    value = Deno.env.get("OTLP_RECEIVER_DIR");
-  } catch {
-    value = undefined; // No --allow-env: as if unset.
-  }
-  const trimmed = value?.trim() ?? "";
+  const trimmed = optionalEnv("OTLP_RECEIVER_DIR");
   if (trimmed === "") return new URL("../../../shared/otlp-receiver/", import.meta.url);
   const absolute = trimmed.startsWith("/") ? trimmed : `${Deno.cwd()}/${trimmed}`;
   return new URL(`file://${absolute.replace(/\/*$/, "/")}`);

@@ -9,6 +9,9 @@
  * @module
  */
 
+import { sampleValue } from "./exposition.ts";
+import { freePort } from "./processes.ts";
+
 /** One target of a scrape job with several, and the labels added to its series. */
 export interface StaticTarget {
   /** `host:port` to scrape. */
@@ -237,13 +240,13 @@ export class PrometheusServer {
     };
     if (body.resultType === "scalar") {
       const [, value] = body.result as [number, string];
-      return [{ metric: {}, value: parseSampleValue(value) }];
+      return [{ metric: {}, value: sampleValue(value) }];
     }
     if (body.resultType !== "vector") {
       throw new Error(`Cannot read query ${expr}: expected a vector, got a ${body.resultType}`);
     }
     return (body.result as { metric: Record<string, string>; value: [number, string] }[]).map(
-      (entry) => ({ metric: entry.metric, value: parseSampleValue(entry.value[1]) }),
+      (entry) => ({ metric: entry.metric, value: sampleValue(entry.value[1]) }),
     );
   }
 
@@ -276,7 +279,7 @@ export class PrometheusServer {
       seriesLabels: entry.seriesLabels,
       exemplars: entry.exemplars.map((exemplar) => ({
         labels: exemplar.labels,
-        value: parseSampleValue(exemplar.value),
+        value: sampleValue(exemplar.value),
         timestamp: exemplar.timestamp,
       })),
     }));
@@ -365,20 +368,6 @@ export async function waitFor<T>(
     }
     await timer(options.everyMs ?? 100).elapsed;
   }
-}
-
-/** A free TCP port on 127.0.0.1 (closed again, so a child process can take it). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
-
-function parseSampleValue(text: string): number {
-  if (text === "+Inf") return Infinity;
-  if (text === "-Inf") return -Infinity;
-  return Number(text);
 }
 
 /** A timer that can be cleared before it fires (so none outlives a test). */

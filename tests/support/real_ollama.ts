@@ -10,6 +10,8 @@
  * @module
  */
 
+import { freePort, optionalEnv, processAlive, stopProcess } from "./processes.ts";
+
 /** The folder of the real Ollama, beside the project: `<repo>/../shared/real-ollama/`. */
 export const REAL_OLLAMA_DIR: URL = new URL("../../../shared/real-ollama/", import.meta.url);
 
@@ -88,10 +90,12 @@ export async function startRealOllama(
       pid,
       alive: () => processAlive(pid),
       close: async () => {
-        await stopProcess(pid);
+        await stopProcess(pid, "the real Ollama");
         // A server that crashed (Ollama v0.24.0 does, on some inputs) leaves its runners behind.
         if (work !== undefined) {
-          for (const runner of processesMentioning(`${work}/`)) await stopProcess(runner);
+          for (const runner of processesMentioning(`${work}/`)) {
+            await stopProcess(runner, "a runner of the real Ollama");
+          }
         }
       },
     };
@@ -124,27 +128,6 @@ async function waitForVersion(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`Ollama at ${url} did not answer /api/version within ${timeoutMs} ms: ${last}`);
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** Whether process `pid` runs (a zombie counts as exited). */
-function processAlive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // `pid (comm) S ...`: the state follows the last ')'.
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    // No /proc (not Linux): ask the kernel with kill -0.
-    return new Deno.Command("kill", { args: ["-0", String(pid)], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  }
-}
-
 /** Ids of the processes whose command line contains `text` (none where there is no /proc). */
 function processesMentioning(text: string): number[] {
   const found: number[] = [];
@@ -165,27 +148,6 @@ function processesMentioning(text: string): number[] {
   return found;
 }
 
-async function stopProcess(pid: number): Promise<void> {
-  const signal = (name: Deno.Signal): void => {
-    try {
-      Deno.kill(pid, name);
-    } catch {
-      // Already gone.
-    }
-  };
-  if (!processAlive(pid)) return;
-  signal("SIGTERM");
-  const deadline = Date.now() + 10_000;
-  while (processAlive(pid)) {
-    if (Date.now() > deadline) {
-      signal("SIGKILL");
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 function startScript(): string {
   return decodeURIComponent(new URL("start.sh", REAL_OLLAMA_DIR).pathname);
 }
@@ -199,13 +161,7 @@ function hasStartScript(): boolean {
 }
 
 function testUrl(): string | null {
-  let value: string | undefined;
-  try {
-    value = Deno.env.get("OLLAMA_TEST_URL");
-  } catch {
-    return null; // No --allow-env: as if unset.
-  }
-  const trimmed = value?.trim().replace(/\/+$/, "") ?? "";
+  const trimmed = optionalEnv("OLLAMA_TEST_URL").replace(/\/+$/, "");
   return trimmed === "" ? null : trimmed;
 }
 

@@ -1,6 +1,6 @@
 /**
- * Test helper for the SDK tests (`tests/sdk_*_test.ts`): a real Ollama with a fresh exporter in
- * front of it, a `fetch` that records where an SDK sent its requests, answers made comparable
+ * Test helper for the SDK tests (`tests/sdk_*_test.ts`) and the other real-Ollama tests: a real
+ * Ollama with a fresh exporter in front of it, a `fetch` that records where an SDK sent its requests, answers made comparable
  * (per-response ids and clocks blanked) and the exporter's per-model series read whole, so a test
  * can assert every series of a family at once.
  *
@@ -9,18 +9,33 @@
 
 import assert from "node:assert/strict";
 import { ExporterHarness } from "./exporter_harness.ts";
+import { splitSeries, unescapeLabel } from "./exposition.ts";
 import { type RealOllama, startRealOllama } from "./real_ollama.ts";
+
+/** How {@linkcode withRealOllama} starts the real Ollama and the exporter. */
+export interface RealOllamaExporterOptions {
+  /** Variables of the exporter's environment. */
+  readonly env?: Record<string, string>;
+  /** A server of our own, even when `OLLAMA_TEST_URL` names one. */
+  readonly own?: boolean;
+  /** The exporter's upstream (default: the real Ollama's URL). */
+  readonly upstream?: (real: RealOllama) => string;
+}
 
 /**
  * Runs `body` with a real Ollama and a fresh exporter (its own registry, so every count starts at
  * zero) in front of it; closes both afterwards, whatever happens.
  */
-export async function withRealOllamaExporter(
+export async function withRealOllama(
+  options: RealOllamaExporterOptions,
   body: (real: RealOllama, h: ExporterHarness) => Promise<void>,
 ): Promise<void> {
-  const real = await startRealOllama();
+  const real = await startRealOllama(options.own ? { own: true } : {});
   try {
-    const h = await ExporterHarness.start({ upstream: real.url });
+    const h = await ExporterHarness.start({
+      upstream: options.upstream?.(real) ?? real.url,
+      env: options.env ?? {},
+    });
     try {
       await body(real, h);
     } finally {
@@ -29,6 +44,13 @@ export async function withRealOllamaExporter(
   } finally {
     await real.close();
   }
+}
+
+/** {@linkcode withRealOllama} with the defaults: a shared Ollama, the exporter in front of it. */
+export function withRealOllamaExporter(
+  body: (real: RealOllama, h: ExporterHarness) => Promise<void>,
+): Promise<void> {
+  return withRealOllama({}, body);
 }
 
 /** A `fetch` for an SDK's `fetch` option that records the path and query of every request. */
@@ -66,20 +88,6 @@ export function comparable(value: unknown): unknown {
 /** Samples (`name{labels}` as rendered, to value) as {@linkcode ExporterHarness.scrape} returns. */
 type Samples = Map<string, number>;
 
-/** Splits a rendered series key into its name and labels. */
-function parseSeries(key: string): { name: string; labels: Map<string, string> } {
-  const brace = key.indexOf("{");
-  if (brace === -1) return { name: key, labels: new Map() };
-  const labels = new Map<string, string>();
-  for (const match of key.slice(brace + 1, -1).matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) {
-    labels.set(
-      match[1]!,
-      match[2]!.replaceAll(/\\(.)/g, (_, c: string) => c === "n" ? "\n" : c),
-    );
-  }
-  return { name: key.slice(0, brace), labels };
-}
-
 /**
  * Every non-zero series of family `name` whose `model` label is `model`, keyed by its other labels
  * sorted by name (`code=200,endpoint=/v1/messages`; `""` for none). Zero-valued series are left
@@ -88,11 +96,13 @@ function parseSeries(key: string): { name: string; labels: Map<string, string> }
 export function seriesOf(samples: Samples, name: string, model: string): Record<string, number> {
   const found: Record<string, number> = {};
   for (const [key, value] of samples) {
-    const series = parseSeries(key);
-    if (series.name !== name || series.labels.get("model") !== model || value === 0) continue;
-    const rest = [...series.labels].filter(([label]) => label !== "model")
+    const series = splitSeries(key);
+    const modelLabel = series.labels.model;
+    if (series.name !== name || value === 0) continue;
+    if (modelLabel === undefined || unescapeLabel(modelLabel) !== model) continue;
+    const rest = Object.entries(series.labels).filter(([label]) => label !== "model")
       .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
-      .map(([label, labelValue]) => `${label}=${labelValue}`).join(",");
+      .map(([label, labelValue]) => `${label}=${unescapeLabel(labelValue)}`).join(",");
     found[rest] = value;
   }
   return found;

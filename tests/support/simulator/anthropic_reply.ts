@@ -7,13 +7,11 @@
 import { anthropicError } from "./anthropic_error.ts";
 import { anthropicStopReason } from "./anthropic_stop_reason.ts";
 import { AnthropicStreamConverter } from "./anthropic_stream_converter.ts";
-import { EVENT_STREAM_HEADERS } from "./event_stream_headers.ts";
+import { convertedEventParts, eventStreamReply } from "./event_stream_reply.ts";
 import { fixedReply } from "./fixed_reply.ts";
 import type { GenerationSetup } from "./generation_setup.ts";
 import { goJson } from "./go_json.ts";
-import { nativeResponse } from "./native_response.ts";
-import { type BodyPart, type Reply, textPart } from "./reply.ts";
-import { sseEvent } from "./sse_event.ts";
+import type { Reply } from "./reply.ts";
 
 /** Ids of one answer, derived from the request. */
 export interface AnthropicIds {
@@ -78,21 +76,5 @@ export function anthropicReply(
     model: plan.model,
     estimatedInputTokens: options.estimate,
   });
-  const parts = (function* (): Generator<BodyPart, void, undefined> {
-    for (const step of timeline.steps()) {
-      const response = nativeResponse(step, plan);
-      if (response === undefined) return;
-      let delayMs = step.delayMs;
-      for (const { event, json } of converter.process(response)) {
-        yield textPart(sseEvent(event, json), delayMs);
-        delayMs = 0;
-      }
-    }
-  })();
-  return {
-    status: 200,
-    headers: { "content-type": "text/event-stream", ...EVENT_STREAM_HEADERS },
-    parts,
-    framing: "chunked",
-  };
+  return eventStreamReply(convertedEventParts(setup, (response) => converter.process(response)));
 }

@@ -5,9 +5,9 @@
  */
 
 import { EVENT_STREAM_HEADERS } from "./event_stream_headers.ts";
+import { convertedEventParts, eventStreamReply } from "./event_stream_reply.ts";
 import { fixedReply } from "./fixed_reply.ts";
 import type { GenerationSetup } from "./generation_setup.ts";
-import { nativeResponse } from "./native_response.ts";
 import { openaiError } from "./openai_error.ts";
 import { type BodyPart, type Reply, textPart } from "./reply.ts";
 import { responsesJsonBody } from "./responses_json_body.ts";
@@ -69,20 +69,7 @@ export function responsesReply(
       }
       return;
     }
-    for (const step of setup.timeline.steps()) {
-      const response = nativeResponse(step, setup.plan);
-      if (response === undefined) return;
-      let delayMs = step.delayMs;
-      for (const { event, json } of converter.process(response)) {
-        yield textPart(sseEvent(event, json), delayMs);
-        delayMs = 0;
-      }
-    }
+    yield* convertedEventParts(setup, (response) => converter.process(response));
   })();
-  return {
-    status: 200,
-    headers: { "content-type": "text/event-stream", ...EVENT_STREAM_HEADERS },
-    parts,
-    framing: "chunked",
-  };
+  return eventStreamReply(parts);
 }
